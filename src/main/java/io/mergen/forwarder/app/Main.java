@@ -1,7 +1,110 @@
 package io.mergen.forwarder.app;
 
+import io.mergen.forwarder.config.ConfigException;
+import io.mergen.forwarder.config.ForwarderConfig;
+import io.mergen.forwarder.config.ListenerMode;
+import io.mergen.forwarder.netns.NamespaceDialer;
+import io.mergen.forwarder.netns.Transport;
+import io.mergen.forwarder.resolver.VmResolver;
+import io.mergen.forwarder.tls.KeyMaterial;
+import io.mergen.forwarder.tls.ServerTls;
+import io.mergen.forwarder.tls.WildcardCoverage;
+import io.netty.handler.ssl.SslContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import sun.misc.Signal;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.BiFunction;
+
+/** Entry point: read the environment, start the forwarder, run until SIGTERM or SIGINT, stop gracefully. */
 public final class Main {
+    static final int EXIT_OK = 0;
+    static final int EXIT_FAILURE = 1;
+    static final int EXIT_CONFIG = 2;
+
+    private Main() {
+    }
+
     public static void main(String[] args) {
-        System.out.println("hello");
+        if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
+            System.out.print(ForwarderConfig.help());
+            return;
+        }
+        if (args.length > 0) {
+            System.err.println("mergen-forwarder: unknown argument " + args[0] + " (configuration comes from FWD_* variables; see --help)");
+            System.exit(EXIT_CONFIG);
+        }
+        System.exit(run(System.getenv()));
+    }
+
+    static int run(Map<String, String> env) {
+        ForwarderConfig config;
+        try {
+            config = ForwarderConfig.fromEnvironment(env);
+        } catch (ConfigException e) {
+            System.err.println("mergen-forwarder: " + e.getMessage());
+            return EXIT_CONFIG;
+        }
+        Logging.configure(config.logLevel(), config.logFormat());
+        Logger log = LoggerFactory.getLogger(Main.class);
+        Forwarder forwarder;
+        try {
+            forwarder = assemble(config, NamespaceDialer::create);
+        } catch (ConfigException e) {
+            System.err.println("mergen-forwarder: " + e.getMessage());
+            return EXIT_CONFIG;
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        for (String signal : List.of("TERM", "INT")) {
+            Signal.handle(new Signal(signal), s -> stop.countDown());
+        }
+        try (forwarder) {
+            forwarder.start();
+            stop.await();
+            log.info("signal received, shutting down");
+            forwarder.shutdown(config.shutdownTimeout());
+            log.info("stopped");
+            return EXIT_OK;
+        } catch (Forwarder.ListenerBindException e) {
+            log.error(e.getMessage());
+            return EXIT_FAILURE;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return EXIT_FAILURE;
+        }
+    }
+
+    /**
+     * Builds a forwarder from its configuration, loading the certificate first so a bad one is a
+     * configuration error. Runs on the main thread, which is in the host namespace: every thread the
+     * forwarder starts inherits that namespace.
+     */
+    static Forwarder assemble(ForwarderConfig config,
+                              BiFunction<List<Path>, Transport, NamespaceDialer> dialers) {
+        Logger log = LoggerFactory.getLogger(Main.class);
+        SslContext tls = needsTls(config) ? loadTls(config, log) : null;
+        Transport transport = Transport.detect();
+        NamespaceDialer dialer = dialers.apply(config.netnsRoots(), transport);
+        VmResolver resolver = new VmResolver(config.configRoot(), config.resolverCacheTtl(), config.domain());
+        return new Forwarder(config, resolver, () -> tls, transport, dialer,
+                tls == null ? "none" : ServerTls.providerName());
+    }
+
+    private static boolean needsTls(ForwarderConfig config) {
+        return config.listeners().stream().anyMatch(l -> l.mode() == ListenerMode.TLS);
+    }
+
+    private static SslContext loadTls(ForwarderConfig config, Logger log) {
+        KeyMaterial material = KeyMaterial.load(config.tlsCertFile(), config.tlsKeyFile());
+        String domain = config.domain().domain();
+        if (!WildcardCoverage.coversWildcard(material.leaf(), domain)) {
+            log.warn("certificate {} does not cover *.{} (it names {}); clients will not verify it",
+                    config.tlsCertFile(), domain, WildcardCoverage.dnsNames(material.leaf()));
+        }
+        return ServerTls.serverContext(material, List.of());
     }
 }

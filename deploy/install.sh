@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the built jar, a small launcher and the systemd unit. Run as root from a checkout.
+set -euo pipefail
+source "$(dirname "$(readlink -f "$0")")/../scripts/lib.sh"
+ensure_jar
+install -d /opt/mergen-forwarder/bin /etc/mergen
+install -m 0644 "$fwd_jar" /opt/mergen-forwarder/mergen-forwarder.jar
+install -m 0644 "$fwd_root/README.md" /opt/mergen-forwarder/README.md
+cat >/opt/mergen-forwarder/bin/mergen-forwarder <<LAUNCHER
+#!/bin/sh
+exec "$FWD_JAVA" ${FWD_JVM_FLAGS[*]} -jar /opt/mergen-forwarder/mergen-forwarder.jar "\$@"
+LAUNCHER
+chmod 0755 /opt/mergen-forwarder/bin/mergen-forwarder
+install -m 0644 "$fwd_root/deploy/mergen-forwarder.service" /etc/systemd/system/mergen-forwarder.service
+echo "installed; now: systemctl daemon-reload && systemctl enable --now mergen-forwarder"

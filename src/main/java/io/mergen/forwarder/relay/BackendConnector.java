@@ -1,0 +1,181 @@
+package io.mergen.forwarder.relay;
+
+import io.mergen.forwarder.netns.DialException;
+import io.mergen.forwarder.resolver.Route;
+import io.mergen.forwarder.resolver.VmRoute;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SniCompletionEvent;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Dials the chosen VM inside its namespace once the client is ready, then hands the connection to the relay.
+ *
+ * <p>On a TLS listener it waits for the handshake to finish; on a raw listener it dials as soon as the client
+ * connects, because SSH and similar protocols wait for the server to speak first. Bytes the client sends
+ * while the dial is in flight are held here (reads are paused, so at most one read's worth) and written to
+ * the guest first. This handler removes itself when the relay is in place.
+ */
+final class BackendConnector extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(BackendConnector.class);
+
+    private final ListenerContext listener;
+    private final ArrayDeque<ByteBuf> early = new ArrayDeque<>();
+    private Route route;
+
+    BackendConnector(ListenerContext listener) {
+        this.listener = listener;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        if (listener.protocol() == ListenerProtocol.RAW) {
+            Optional<VmRoute> first = listener.resolver().current().first();
+            if (first.isEmpty()) {
+                fail(ctx, RouteFailure.noVm());
+            } else {
+                dial(ctx, first.get(), first.get().shortId());
+            }
+        }
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        switch (evt) {
+            case RouteDecided decided -> route = decided.route();
+            case SniCompletionEvent sni when !sni.isSuccess() -> handshakeFailed(ctx, sni.cause());
+            case SslHandshakeCompletionEvent done when !done.isSuccess() -> handshakeFailed(ctx, done.cause());
+            case SslHandshakeCompletionEvent done -> routeAfterHandshake(ctx);
+            default -> ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    private void routeAfterHandshake(ChannelHandlerContext ctx) {
+        switch (route) {
+            case Route.Found found -> dial(ctx, found.vm(), found.label());
+            case null -> fail(ctx, RouteFailure.noSni());
+            default -> fail(ctx, failureOf(route, listener));
+        }
+    }
+
+    /** The client-visible failure for a route that names no VM. */
+    static RouteFailure failureOf(Route route, ListenerContext listener) {
+        return switch (route) {
+            case Route.NoSni ignored -> RouteFailure.noSni();
+            case Route.OutsideDomain outside -> RouteFailure.outsideDomain(
+                    outside.serverName(), listener.domain());
+            case Route.UnknownLabel unknown -> RouteFailure.unknownVm(unknown.label());
+            case Route.Found found -> throw new IllegalArgumentException("route found: " + found);
+        };
+    }
+
+    private void dial(ChannelHandlerContext ctx, VmRoute vm, String vmName) {
+        Channel client = ctx.channel();
+        ConnectionFacts facts = ConnectionFacts.of(client);
+        InetSocketAddress target = new InetSocketAddress(vm.guestIp(), vm.guestPort(listener.spec().guestPort()));
+        facts.vm(vm.id(), vm.netns(), target);
+        client.config().setAutoRead(false);
+
+        Future<Channel> dialed = listener.dialer().dial(
+                client.eventLoop(), vm.netns(), target, listener.dialTimeout(), new GuestPlaceholder());
+        dialed.addListener(f -> {
+            if (f.isSuccess()) {
+                connected(ctx, (Channel) f.getNow());
+            } else {
+                log.atInfo().setMessage("dial failed")
+                        .addKeyValue("vmID", vm.id()).addKeyValue("netns", vm.netns())
+                        .addKeyValue("targetAddr", target).addKeyValue("reason", reasonOf(f.cause()))
+                        .log();
+                fail(ctx, RouteFailure.dialFailed(vmName, reasonOf(f.cause())));
+            }
+        });
+    }
+
+    private void connected(ChannelHandlerContext ctx, Channel guest) {
+        Channel client = ctx.channel();
+        if (!client.isActive()) {
+            guest.close();
+            return;
+        }
+        ConnectionFacts facts = ConnectionFacts.of(client);
+        // Early bytes go out first; removing this handler below would release whatever is still held.
+        while (!early.isEmpty()) {
+            ByteBuf buf = early.poll();
+            facts.countFromClient(buf.readableBytes());
+            guest.write(buf, guest.voidPromise());
+        }
+        guest.flush();
+        Relay relay = new Relay(client, guest, facts);
+        guest.pipeline().replace(GuestPlaceholder.class, "relay", new RelayHandler(relay, false));
+        ctx.pipeline().addBefore(ctx.name(), "idle",
+                new IdleStateHandler(0, 0, listener.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+        ctx.pipeline().replace(this, "relay", new RelayHandler(relay, true));
+        facts.relaying();
+        guest.config().setAutoRead(true);
+        client.config().setAutoRead(true);
+        // The guest may close before its channel's relay handler saw it active; let the relay notice.
+        if (!guest.isActive()) {
+            Relay.closeOnFlush(client);
+        }
+    }
+
+    private void handshakeFailed(ChannelHandlerContext ctx, Throwable cause) {
+        Outcome outcome = cause instanceof SslHandshakeTimeoutException
+                ? Outcome.HANDSHAKE_TIMEOUT : Outcome.HANDSHAKE_FAILED;
+        ConnectionFacts.of(ctx.channel()).end(outcome, String.valueOf(cause.getMessage()));
+        ctx.close();
+    }
+
+    private void fail(ChannelHandlerContext ctx, RouteFailure failure) {
+        ConnectionFacts.of(ctx.channel()).end(failure.outcome(), failure.message());
+        ClientReplies.refuse(ctx, listener.protocol(), failure);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ByteBuf buf && ctx.channel().isActive()) {
+            early.add(buf);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ConnectionFacts.of(ctx.channel()).end(Outcome.CLIENT_ERROR, String.valueOf(cause.getMessage()));
+        log.debug("client {} failed before relaying: {}", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        // Anything still held belongs to a connection that will not be relayed.
+        early.forEach(ReferenceCountUtil::release);
+        early.clear();
+    }
+
+    static String reasonOf(Throwable cause) {
+        if (cause instanceof DialException) {
+            return cause.getMessage();
+        }
+        return cause.getClass().getSimpleName() + ": " + cause.getMessage();
+    }
+
+    /** Holds the guest channel's place until the relay is built; the guest reads nothing before that. */
+    private static final class GuestPlaceholder extends ChannelInboundHandlerAdapter {
+    }
+}

@@ -1,0 +1,33 @@
+package io.mergen.forwarder.relay;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The short plain-text HTTP responses the HTTPS listener sends when it cannot relay, as the original
+ * forwarder did: 421 without SNI, 404 for a name it does not serve, 502 when the VM cannot be dialed.
+ */
+final class HttpsErrorResponse {
+    private HttpsErrorResponse() {
+    }
+
+    static ByteBuf encode(ByteBufAllocator alloc, RouteFailure failure) {
+        String status = switch (failure.outcome()) {
+            case NO_SNI -> "421 Misdirected Request";
+            case OUTSIDE_DOMAIN, UNKNOWN_VM, NO_VM -> "404 Not Found";
+            default -> "502 Bad Gateway";
+        };
+        byte[] body = (failure.message() + "\n").getBytes(StandardCharsets.UTF_8);
+        String head = "HTTP/1.1 " + status + "\r\n"
+                + "Content-Type: text/plain; charset=utf-8\r\n"
+                + "Content-Length: " + body.length + "\r\n"
+                + "Connection: close\r\n"
+                + "\r\n";
+        ByteBuf out = alloc.buffer(head.length() + body.length);
+        out.writeCharSequence(head, StandardCharsets.US_ASCII);
+        out.writeBytes(body);
+        return out;
+    }
+}

@@ -1,0 +1,46 @@
+package io.mergen.forwarder.relay;
+
+import io.mergen.forwarder.config.ListenerSpec;
+import io.mergen.forwarder.netns.NamespaceDialer;
+import io.mergen.forwarder.resolver.VmResolver;
+import io.netty.handler.ssl.SslContext;
+
+import java.time.Duration;
+import java.util.function.Supplier;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Everything the pipeline of one listener needs, shared by all of its connections.
+ *
+ * @param domain the domain served, {@code <prefix.>suffix}, for error messages
+ * @param tls the current server TLS context; a supplier so a reloaded certificate applies to new handshakes
+ *            (null for raw listeners)
+ */
+public record ListenerContext(
+        ListenerSpec spec,
+        String domain,
+        VmResolver resolver,
+        NamespaceDialer dialer,
+        Supplier<SslContext> tls,
+        Duration dialTimeout,
+        Duration handshakeTimeout,
+        Duration idleTimeout) {
+
+    public ListenerContext {
+        requireNonNull(spec, "spec");
+        requireNonNull(domain, "domain");
+        requireNonNull(resolver, "resolver");
+        requireNonNull(dialer, "dialer");
+        requireNonNull(dialTimeout, "dialTimeout");
+        requireNonNull(handshakeTimeout, "handshakeTimeout");
+        requireNonNull(idleTimeout, "idleTimeout");
+        if (ListenerProtocol.of(spec) != ListenerProtocol.RAW) {
+            requireNonNull(tls, "tls");
+        }
+    }
+
+    ListenerProtocol protocol() {
+        return ListenerProtocol.of(spec);
+    }
+}

@@ -1,0 +1,27 @@
+package io.mergen.forwarder.relay;
+
+import java.util.Locale;
+
+/** How a client connection ended, as written in the connection log line. */
+public enum Outcome {
+    OPEN,
+    RELAYING,
+    OK,
+    CLIENT_CLOSED,
+    NO_SNI,
+    OUTSIDE_DOMAIN,
+    UNKNOWN_VM,
+    NO_VM,
+    DIAL_FAILED,
+    HANDSHAKE_FAILED,
+    HANDSHAKE_TIMEOUT,
+    IDLE_TIMEOUT,
+    CLIENT_ERROR,
+    GUEST_ERROR,
+    SHUTDOWN;
+
+    /** The lower-case name used in logs, e.g. {@code dial_failed}. */
+    public String text() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,113 @@
+package io.mergen.forwarder.relay;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
+
+/**
+ * One relayed connection: the client and guest channels, and the half-close bookkeeping between them.
+ *
+ * <p>A direction ends when its reader sees end of stream (TCP FIN or TLS close_notify); the end is passed
+ * on as a half-close of the other side's output, so protocols that finish sending before they finish
+ * reading keep working. When both directions have ended, both channels close. Both channels live on the
+ * same event loop, so nothing here needs a lock.
+ */
+final class Relay {
+    private final Channel client;
+    private final Channel guest;
+    private final ConnectionFacts facts;
+    private boolean clientInputEnded;
+    private boolean guestInputEnded;
+
+    Relay(Channel client, Channel guest, ConnectionFacts facts) {
+        this.client = client;
+        this.guest = guest;
+        this.facts = facts;
+    }
+
+    Channel client() {
+        return client;
+    }
+
+    Channel guest() {
+        return guest;
+    }
+
+    ConnectionFacts facts() {
+        return facts;
+    }
+
+    Channel peerOf(Channel channel) {
+        return channel == client ? guest : client;
+    }
+
+    /** The reader of {@code channel} saw end of stream: shut the peer's output once what is queued is out. */
+    void inputEnded(Channel channel) {
+        boolean fromClient = channel == client;
+        if (fromClient ? clientInputEnded : guestInputEnded) {
+            return;
+        }
+        if (fromClient) {
+            clientInputEnded = true;
+        } else {
+            guestInputEnded = true;
+        }
+        if (clientInputEnded && guestInputEnded) {
+            closeBoth();
+            return;
+        }
+        Channel peer = peerOf(channel);
+        // An empty write completes after everything queued before it, so the FIN follows the last byte.
+        peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
+            if (f.isSuccess()) {
+                shutdownOutput(peer);
+            } else {
+                closeBoth();
+            }
+        });
+    }
+
+    private void shutdownOutput(Channel channel) {
+        SslHandler tls = channel.pipeline().get(SslHandler.class);
+        if (tls != null) {
+            // TLS half-close: close_notify first, then the TCP FIN.
+            tls.closeOutbound().addListener(f -> shutdownSocketOutput(channel));
+        } else {
+            shutdownSocketOutput(channel);
+        }
+    }
+
+    private void shutdownSocketOutput(Channel channel) {
+        if (channel instanceof DuplexChannel duplex && channel.isActive()) {
+            duplex.shutdownOutput().addListener((ChannelFutureListener) f -> {
+                if (!f.isSuccess()) {
+                    closeBoth();
+                }
+            });
+        } else {
+            channel.close();
+        }
+    }
+
+    /** Closes both sides once what was already queued for each has been flushed. */
+    void closeBoth() {
+        closeOnFlush(client);
+        closeOnFlush(guest);
+    }
+
+    /** Closes both sides at once, dropping anything queued: for resets and errors. */
+    void abort() {
+        client.close();
+        guest.close();
+    }
+
+    static void closeOnFlush(Channel channel) {
+        if (channel.isActive()) {
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            channel.close();
+        }
+    }
+}

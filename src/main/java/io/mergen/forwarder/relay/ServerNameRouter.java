@@ -1,0 +1,54 @@
+package io.mergen.forwarder.relay;
+
+import io.mergen.forwarder.resolver.Route;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.ssl.AbstractSniHandler;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.Future;
+
+/**
+ * Reads the server name from the ClientHello, routes it, and steps aside for the TLS handshake.
+ *
+ * <p>Routing happens before the handshake so that a stream listener can refuse an unknown name with
+ * an {@code unrecognized_name} alert instead of completing a handshake it cannot serve. The HTTPS
+ * listener always completes the handshake, because its client expects an HTTP status it can show.
+ */
+final class ServerNameRouter extends AbstractSniHandler<Route> {
+    /** Larger than any ClientHello seen in practice (post-quantum key shares included), small enough to bound memory. */
+    private static final int MAX_CLIENT_HELLO_LENGTH = 64 * 1024;
+
+    private final ListenerContext listener;
+
+    ServerNameRouter(ListenerContext listener) {
+        super(MAX_CLIENT_HELLO_LENGTH, listener.handshakeTimeout().toMillis());
+        this.listener = listener;
+    }
+
+    @Override
+    protected Future<Route> lookup(ChannelHandlerContext ctx, String hostname) {
+        ConnectionFacts.of(ctx.channel()).serverName(hostname);
+        return ctx.executor().newSucceededFuture(listener.resolver().route(hostname));
+    }
+
+    @Override
+    protected void onLookupComplete(ChannelHandlerContext ctx, String hostname, Future<Route> future) {
+        Route route = future.getNow();
+        if (listener.protocol() != ListenerProtocol.HTTPS && !(route instanceof Route.Found)) {
+            refuse(ctx, route);
+            return;
+        }
+        SslHandler tls = listener.tls().get().newHandler(ctx.alloc());
+        tls.setHandshakeTimeoutMillis(listener.handshakeTimeout().toMillis());
+        // Replacing hands the ClientHello bytes we buffered to the SslHandler, as Netty's SniHandler does.
+        ctx.pipeline().replace(this, "tls", tls);
+        ctx.pipeline().fireUserEventTriggered(new RouteDecided(route));
+    }
+
+    private void refuse(ChannelHandlerContext ctx, Route route) {
+        RouteFailure failure = BackendConnector.failureOf(route, listener);
+        ConnectionFacts.of(ctx.channel()).end(failure.outcome(), failure.message());
+        ctx.writeAndFlush(TlsAlert.fatal(ctx.alloc(), TlsAlert.UNRECOGNIZED_NAME))
+                .addListener(ChannelFutureListener.CLOSE);
+    }
+}

@@ -1,0 +1,54 @@
+package io.mergen.forwarder.config;
+
+/** Declares every environment variable the forwarder reads, with its default and meaning, in one list. */
+enum EnvVar {
+    FWD_LISTENERS(":443=443,:2022=22,:5432=5432,:6379=6379,:9092=9092",
+            "comma-separated " + ListenerParser.SYNTAX + "; no host = all addresses; without a mode guest port 22"
+                    + " is raw, others TLS"),
+    FWD_ALLOWED_GUEST_PORTS("22,443,5432,6379,9092",
+            "comma-separated guest ports (1..65535) that listeners may forward to"),
+    FWD_DOMAIN_PREFIX("",
+            "labels between the VM label and the suffix: <label>.<prefix>.<suffix>; empty = none"),
+    FWD_DOMAIN_SUFFIX("localhost",
+            "domain the VM labels are served under; must not be empty"),
+    FWD_CONFIG_ROOT("/etc/mergen/vm.d",
+            "folder holding one <vm-id>/meta.json per VM"),
+    FWD_NETNS_ROOT("/run/netns",
+            "folder of named network namespaces; /run/netns and /var/run/netns are tried after it"),
+    FWD_TLS_CERT_FILE("/etc/mergen/certs/wildcard.<domain>.crt",
+            "PEM certificate chain for *.<domain>, where <domain> is [prefix.]suffix"),
+    FWD_TLS_KEY_FILE("/etc/mergen/certs/wildcard.<domain>.key",
+            "PEM private key of that certificate"),
+    FWD_DIAL_TIMEOUT_SECONDS("5",
+            "seconds to connect to the guest service (> 0)"),
+    FWD_RESOLVER_CACHE_TTL_SECONDS("5",
+            "longest a meta.json change may go unseen: upper bound of the periodic rescan beside the folder watch"
+                    + " (>= 0)"),
+    FWD_SHUTDOWN_TIMEOUT_SECONDS("15",
+            "seconds open connections get to finish on shutdown before they are closed (>= 0)"),
+    FWD_HANDSHAKE_TIMEOUT_SECONDS("10",
+            "seconds a client has to complete the TLS handshake (> 0)"),
+    FWD_IDLE_TIMEOUT_SECONDS("3600",
+            "seconds a connection may pass no bytes in either direction before it is closed (> 0)"),
+    FWD_LOG_LEVEL("debug",
+            "trace, debug, info, warn (or warning) or error"),
+    FWD_LOG_FORMAT("console",
+            "console, or json for one JSON object per line");
+
+    private final String defaultValue;
+    private final String meaning;
+
+    EnvVar(String defaultValue, String meaning) {
+        this.defaultValue = defaultValue;
+        this.meaning = meaning;
+    }
+
+    /** The default, as the help text shows it; for the TLS files it holds a {@code <domain>} placeholder. */
+    String defaultValue() {
+        return defaultValue;
+    }
+
+    String meaning() {
+        return meaning;
+    }
+}

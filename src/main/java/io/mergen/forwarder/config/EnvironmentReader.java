@@ -1,0 +1,106 @@
+package io.mergen.forwarder.config;
+
+import static java.util.Objects.requireNonNull;
+
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.function.Function;
+
+/**
+ * Reads the variables of {@link EnvVar} from an environment map, turning every rejected value into a
+ * {@link ConfigException} for that variable.
+ *
+ * <p>A variable that is unset, or set to blanks only, takes its default; {@code FWD_DOMAIN_SUFFIX} is the
+ * exception, as an empty domain could never match a server name.
+ */
+final class EnvironmentReader {
+
+    private final Map<String, String> env;
+
+    EnvironmentReader(Map<String, String> env) {
+        this.env = requireNonNull(env, "env");
+    }
+
+    /** Parses the variable's value, or its default when unset; {@code parser}'s exception message is the reason. */
+    <T> T read(EnvVar variable, Function<String, T> parser) {
+        return read(variable, variable.defaultValue(), parser);
+    }
+
+    <T> T read(EnvVar variable, String defaultValue, Function<String, T> parser) {
+        String raw = env.get(variable.name());
+        boolean set = raw != null && !raw.isBlank();
+        String value = set ? raw.strip() : defaultValue;
+        try {
+            return parser.apply(value);
+        } catch (IllegalArgumentException e) {
+            String reason = set ? e.getMessage() : e.getMessage() + " (the default; " + variable + " is not set)";
+            throw new ConfigException(variable.name(), set ? raw : value, reason);
+        }
+    }
+
+    /** The suffix, which unlike the other variables may not be set to an empty value. */
+    String domainSuffix() {
+        String raw = env.get(EnvVar.FWD_DOMAIN_SUFFIX.name());
+        String value = raw == null ? EnvVar.FWD_DOMAIN_SUFFIX.defaultValue() : raw;
+        String suffix;
+        try {
+            suffix = DomainNames.normalise(value);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(EnvVar.FWD_DOMAIN_SUFFIX.name(), value, e.getMessage());
+        }
+        if (suffix.isEmpty()) {
+            throw new ConfigException(EnvVar.FWD_DOMAIN_SUFFIX.name(), value,
+                    "empty after trimming blanks and dots (expected: a domain such as localhost or example.com)");
+        }
+        return suffix;
+    }
+
+    static Set<Integer> ports(String value) {
+        SortedSet<Integer> ports = new TreeSet<>();
+        for (String entry : value.split(",", -1)) {
+            if (entry.isBlank()) {
+                continue;
+            }
+            try {
+                ports.add(Decimal.port(entry.strip()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("port " + ConfigException.quote(entry.strip()) + ": "
+                        + e.getMessage(), e);
+            }
+        }
+        if (ports.isEmpty()) {
+            throw new IllegalArgumentException("no port (expected: comma-separated ports 1..65535)");
+        }
+        return Collections.unmodifiableSortedSet(ports);
+    }
+
+    static Path path(String value) {
+        try {
+            return Path.of(value).normalize();
+        } catch (InvalidPathException e) {
+            throw new IllegalArgumentException("not a valid path: " + e.getReason(), e);
+        }
+    }
+
+    static Function<String, Duration> seconds(long minSeconds) {
+        return value -> Decimal.seconds(value, minSeconds);
+    }
+
+    /** Normalises a log level to trace, debug, info, warn or error, taking "warning" as another name for warn. */
+    static String logLevel(String value) {
+        String level = value.toLowerCase(Locale.ROOT);
+        return switch (level) {
+            case "trace", "debug", "info", "warn", "error" -> level;
+            case "warning" -> "warn";
+            default -> throw new IllegalArgumentException("unknown log level (expected: trace, debug, info, warn,"
+                    + " warning or error)");
+        };
+    }
+}

@@ -1,0 +1,106 @@
+package io.mergen.forwarder.tls;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolConfig.Protocol;
+import io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior;
+import io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Builds the server-side TLS contexts of the listeners: TLS 1.3 and 1.2 only, on BoringSSL when it can load. */
+public final class ServerTls {
+    private static final Logger log = LoggerFactory.getLogger(ServerTls.class);
+    static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
+    /** Written into the jar by Maven and kept by the shade plugin, unlike the tcnative jar's own manifest. */
+    private static final String TCNATIVE_POM = "META-INF/maven/io.netty/netty-tcnative-classes/pom.properties";
+    private static final AtomicBoolean fallbackReported = new AtomicBoolean();
+
+    private ServerTls() {}
+
+    /**
+     * A server context presenting {@code material}. ALPN is offered only when {@code alpnProtocols} is non-empty, in
+     * preference order: the forwarder relays bytes, so advertising h2 to a client whose guest speaks only HTTP/1.1
+     * would break the connection after the handshake.
+     */
+    public static SslContext serverContext(KeyMaterial material, List<String> alpnProtocols) {
+        return serverContext(material, alpnProtocols, provider());
+    }
+
+    static SslContext serverContext(KeyMaterial material, List<String> alpnProtocols, SslProvider provider) {
+        requireNonNull(material, "material");
+        requireNonNull(provider, "provider");
+        List<String> alpn = List.copyOf(requireNonNull(alpnProtocols, "alpnProtocols"));
+        for (String protocol : alpn) {
+            // RFC 7301 section 3.1: a protocol name is 1 to 255 bytes.
+            int length = protocol.getBytes(StandardCharsets.US_ASCII).length;
+            if (length == 0 || length > 255) {
+                throw new IllegalArgumentException(
+                        "alpnProtocols: " + alpn + " (expected: names of 1 to 255 bytes, such as h2 or http/1.1)");
+            }
+        }
+        SslContextBuilder builder = SslContextBuilder
+                .forServer(material.key(), material.chain().toArray(X509Certificate[]::new))
+                .sslProvider(provider)
+                .protocols(PROTOCOLS);
+        if (!alpn.isEmpty()) {
+            // NO_ADVERTISE: a client offering none of our protocols still connects, without ALPN, as it would
+            // with a plain TLS server; both failure modes are the ones BoringSSL and the JDK support.
+            builder.applicationProtocolConfig(new ApplicationProtocolConfig(Protocol.ALPN,
+                    SelectorFailureBehavior.NO_ADVERTISE, SelectedListenerFailureBehavior.ACCEPT, alpn));
+        }
+        try {
+            return builder.build();
+        } catch (SSLException e) {
+            throw new IllegalStateException("cannot build the TLS server context (" + provider + ", "
+                    + material + "): " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code "BoringSSL (netty-tcnative <version>)"} when netty-tcnative loaded, else {@code "JDK"}. */
+    public static String providerName() {
+        return OpenSsl.isAvailable() ? "BoringSSL (netty-tcnative " + TcnativeVersion.VALUE + ")" : "JDK";
+    }
+
+    static SslProvider provider() {
+        if (OpenSsl.isAvailable()) {
+            return SslProvider.OPENSSL;
+        }
+        if (fallbackReported.compareAndSet(false, true)) {
+            log.warn("netty-tcnative (BoringSSL) is unavailable, using the slower JDK TLS provider: cause={}",
+                    String.valueOf(OpenSsl.unavailabilityCause()));
+        }
+        return SslProvider.JDK;
+    }
+
+    /** Read once, on first use, so the lookup never runs on an event loop. */
+    private static final class TcnativeVersion {
+        static final String VALUE = read();
+
+        private static String read() {
+            try (InputStream in = ServerTls.class.getClassLoader().getResourceAsStream(TCNATIVE_POM)) {
+                if (in != null) {
+                    Properties properties = new Properties();
+                    properties.load(in);
+                    return properties.getProperty("version", "unknown version");
+                }
+            } catch (IOException e) {
+                log.debug("cannot read {}: {}", TCNATIVE_POM, e.toString());
+            }
+            return "unknown version";
+        }
+    }
+}

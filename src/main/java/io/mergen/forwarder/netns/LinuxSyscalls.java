@@ -40,6 +40,7 @@ final class LinuxSyscalls {
      * @throws IllegalStateException if a symbol is missing; other runtime exceptions if the platform has no FFM
      *         linker or native access is denied
      */
+    @SuppressWarnings("restricted") // granted by --enable-native-access / the jar's Enable-Native-Access entry
     static LinuxSyscalls load() {
         Linker linker = Linker.nativeLinker();
         SymbolLookup libc = linker.defaultLookup();

@@ -60,43 +60,50 @@ final class NetworkNamespaces implements AutoCloseable {
         }
         validateName(netnsName);
         if (closed.get()) {
-            throw new IllegalStateException("closed");
+            throw new IllegalStateException("NetworkNamespaces closed");
         }
-        // Opened anew on every call, never cached: an open fd keeps a namespace alive after `ip netns del`, so a
-        // cache would leak deleted VMs' namespaces and keep dialing into a stale one when a VM is recreated.
-        Path path = null;
-        int vmFd = -1;
-        for (Path root : roots) {
-            Path candidate = root.resolve(netnsName);
-            try {
-                vmFd = syscalls.open(candidate.toString(), O_RDONLY | O_CLOEXEC);
-                path = candidate;
-                break;
-            } catch (SyscallException e) {
-                if (e.errno() != Errno.ENOENT && e.errno() != Errno.ENOTDIR) {
-                    throw new DialException("cannot open netns " + candidate + ": " + e.reason(), e);
-                }
-            }
-        }
-        if (path == null) {
-            throw new DialException("netns " + netnsName + " not found in " + roots.stream()
-                    .map(Path::toString).collect(Collectors.joining(", ")));
-        }
+        NamespaceFile vm = open(netnsName);
         try {
-            enter(vmFd, path);
+            enter(vm);
             try {
                 return action.get();
             } finally {
                 returnToHost(netnsName);
             }
         } finally {
-            closeQuietly(vmFd, path);
+            closeQuietly(vm);
         }
     }
 
-    private void enter(int vmFd, Path path) throws DialException {
+    /** An open namespace file and where it was found. */
+    private record NamespaceFile(Path path, int fd) {
+    }
+
+    /**
+     * Opens {@code <root>/<netnsName>} from the first root that has it. Opened anew on every call, never cached: an
+     * open fd keeps a namespace alive after {@code ip netns del}, so a cache would leak deleted VMs' namespaces and
+     * keep dialing into a stale one after a VM is recreated under the same name.
+     */
+    private NamespaceFile open(String netnsName) throws DialException {
+        for (Path root : roots) {
+            Path path = root.resolve(netnsName);
+            try {
+                return new NamespaceFile(path, syscalls.open(path.toString(), O_RDONLY | O_CLOEXEC));
+            } catch (SyscallException e) {
+                // A missing root (ENOENT) or a root that is a file (ENOTDIR): try the next one.
+                if (e.errno() != Errno.ENOENT && e.errno() != Errno.ENOTDIR) {
+                    throw new DialException("cannot open netns " + path + ": " + e.reason(), e);
+                }
+            }
+        }
+        throw new DialException("netns " + netnsName + " not found in "
+                + roots.stream().map(Path::toString).collect(Collectors.joining(", ")));
+    }
+
+    private void enter(NamespaceFile vm) throws DialException {
+        Path path = vm.path();
         try {
-            syscalls.setns(vmFd, CLONE_NEWNET);
+            syscalls.setns(vm.fd(), CLONE_NEWNET);
         } catch (SyscallException e) {
             throw new DialException(switch (e.errno()) {
                 case Errno.EINVAL -> path + " is not a network namespace";
@@ -117,8 +124,8 @@ final class NetworkNamespaces implements AutoCloseable {
     /**
      * Stops the process at once. This thread (usually an event loop) stayed in a VM's namespace: every socket it
      * creates from now on would open there, so it could serve one VM's traffic into another. Throwing would keep
-     * the thread alive and serving; halting lets the supervisor restart a clean process. Not expected to happen:
-     * setns() into a namespace fd we hold open only fails on kernel resource exhaustion.
+     * the thread alive and serving; halting lets the supervisor restart a clean process. Not expected to happen: the
+     * same privileges entered the VM's namespace a moment ago, so only a kernel failure (e.g. ENOMEM) gets here.
      */
     private static void haltInWrongNamespace(String netnsName, SyscallException cause) {
         log.error("thread {} could not return from netns {} to the host namespace; halting with status {}",
@@ -126,11 +133,11 @@ final class NetworkNamespaces implements AutoCloseable {
         Runtime.getRuntime().halt(HALT_STATUS);
     }
 
-    private void closeQuietly(int fd, Path path) {
+    private void closeQuietly(NamespaceFile vm) {
         try {
-            syscalls.close(fd);
+            syscalls.close(vm.fd());
         } catch (SyscallException e) {
-            log.warn("closing netns fd for {} failed", path, e);
+            log.warn("closing netns fd for {} failed", vm.path(), e);
         }
     }
 

@@ -1,0 +1,40 @@
+package io.mergen.forwarder.netns;
+
+import static java.util.Objects.requireNonNull;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Chooses the namespace dialer this host can run, logging why dialing is disabled when it cannot. */
+final class NamespaceDialers {
+    private static final Logger log = LoggerFactory.getLogger(NamespaceDialers.class);
+
+    private NamespaceDialers() {
+    }
+
+    static NamespaceDialer create(List<Path> netnsRoots, Transport transport, String osName) {
+        List<Path> roots = List.copyOf(requireNonNull(netnsRoots, "netnsRoots"));
+        requireNonNull(transport, "transport");
+        requireNonNull(osName, "osName");
+        if (roots.isEmpty()) {
+            throw new IllegalArgumentException("netnsRoots: [] (expected: at least one directory)");
+        }
+        if (!osName.toLowerCase(Locale.ROOT).startsWith("linux")) {
+            String reason = "network namespaces need Linux (this host runs " + osName + ")";
+            log.warn("namespace dialing disabled: {}", reason);
+            return new UnsupportedNamespaceDialer(reason);
+        }
+        try {
+            return new LinuxNamespaceDialer(new NetworkNamespaces(LinuxSyscalls.load(), roots), transport);
+        } catch (SyscallException | RuntimeException e) {
+            // The forwarder still starts (and serves its error responses); every dial then names this reason.
+            String reason = "network namespaces unavailable: " + e.getMessage();
+            log.error("namespace dialing disabled: {}", reason, e);
+            return new UnsupportedNamespaceDialer(reason);
+        }
+    }
+}

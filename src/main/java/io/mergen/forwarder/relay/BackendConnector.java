@@ -98,7 +98,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
             } else {
                 log.atInfo().setMessage("dial failed")
                         .addKeyValue("vmID", vm.id()).addKeyValue("netns", vm.netns())
-                        .addKeyValue("targetAddr", target).addKeyValue("reason", reasonOf(f.cause()))
+                        .addKeyValue("targetAddr", ConnectionLog.address(target)).addKeyValue("reason", reasonOf(f.cause()))
                         .log();
                 fail(ctx, RouteFailure.dialFailed(vmName, reasonOf(f.cause())));
             }

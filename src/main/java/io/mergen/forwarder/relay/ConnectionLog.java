@@ -1,9 +1,13 @@
 package io.mergen.forwarder.relay;
 
 import org.slf4j.Logger;
+import io.netty.util.NetUtil;
 import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 import org.slf4j.event.Level;
 
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -23,20 +27,27 @@ public final class ConnectionLog {
             case HANDSHAKE_FAILED, HANDSHAKE_TIMEOUT -> Level.DEBUG;
             default -> Level.INFO;
         };
-        var line = log.atLevel(level).setMessage("connection closed")
+        LoggingEventBuilder line = log.atLevel(level).setMessage("connection closed")
                 .addKeyValue("listenAddr", facts.listener())
-                .addKeyValue("remoteAddr", facts.remote())
-                .addKeyValue("serverName", facts.serverName())
-                .addKeyValue("vmID", facts.vmId())
-                .addKeyValue("netns", facts.netns())
-                .addKeyValue("targetAddr", facts.target())
-                .addKeyValue("bytesIn", facts.bytesFromClient())
+                .addKeyValue("remoteAddr", address(facts.remote()));
+        // Facts a connection never reached (no SNI, no VM) are left out rather than logged as "null".
+        line = optional(line, "serverName", facts.serverName());
+        line = optional(line, "vmID", facts.vmId());
+        line = optional(line, "netns", facts.netns());
+        line = optional(line, "targetAddr", facts.target() == null ? null : address(facts.target()));
+        line = line.addKeyValue("bytesIn", facts.bytesFromClient())
                 .addKeyValue("bytesOut", facts.bytesToClient())
                 .addKeyValue("durationMs", TimeUnit.NANOSECONDS.toMillis(facts.ageNanos()))
                 .addKeyValue("outcome", outcome.text());
-        if (facts.detail() != null) {
-            line = line.addKeyValue("reason", facts.detail());
-        }
-        line.log();
+        optional(line, "reason", facts.detail()).log();
+    }
+
+    private static LoggingEventBuilder optional(LoggingEventBuilder line, String key, Object value) {
+        return value == null ? line : line.addKeyValue(key, value);
+    }
+
+    /** {@code 127.0.0.1:443} or {@code [::1]:443}, without the slash InetSocketAddress.toString() adds. */
+    static String address(SocketAddress address) {
+        return address instanceof InetSocketAddress inet ? NetUtil.toSocketAddressString(inet) : String.valueOf(address);
     }
 }

@@ -2,6 +2,7 @@ package io.mergen.forwarder.app;
 
 import io.mergen.forwarder.config.ForwarderConfig;
 import io.mergen.forwarder.netns.NamespaceDialer;
+import io.mergen.forwarder.tls.TestCertificates;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -71,10 +72,9 @@ class ForwarderEndToEndTest {
         configRoot = Files.createDirectories(work.resolve("vm.d"));
         files = Files.createDirectories(work.resolve("files"));
         bigFileSha256 = writeRandomFile(files.resolve("big.bin"), BIG_FILE_MIB);
-        certs = TestCertificates.issue(work.resolve("pki"),
-                List.of("*.localhost", "*.vm.localhost", "app1.localhost", "app2.localhost", "billing.localhost",
-                        "late.localhost", "doomed.localhost", "app9.localhost", "app1.vm.localhost",
-                        "app1.example.org"));
+        certs = TestCertificates.issue(Files.createDirectories(work.resolve("pki")),
+                "*.localhost", "*.vm.localhost", "app1.localhost", "app2.localhost", "billing.localhost",
+                "late.localhost", "doomed.localhost", "app9.localhost", "app1.vm.localhost", "app1.example.org");
 
         app1 = startVm("app1", "2026-01-01T00:00:00Z", "\"tags\": {\"app\": \"app1\"}, \"metadata\": {\"name\": \"billing\"}");
         app2 = startVm("app2", "2026-01-02T00:00:00Z", "\"tags\": {\"name\": \"app2\"}, \"httpPort\": 8080");
@@ -237,8 +237,7 @@ class ForwarderEndToEndTest {
     }
 
     private static void tlsHandshake(String serverName, int port) throws Exception {
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, certs.trustManagers(), null);
+        SSLContext context = TestCertificates.trustingClient(certs.caFile());
         try (SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port)) {
             SSLParameters parameters = socket.getSSLParameters();
             parameters.setServerNames(List.of(new SNIHostName(serverName)));

@@ -1,5 +1,6 @@
 package io.mergen.forwarder.app;
 
+import io.mergen.forwarder.tls.TestCertificates;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -50,7 +51,8 @@ class GracefulShutdownTest {
         GuestVm vm = GuestVm.start(work, UUID.randomUUID().toString(), "app1", GUEST_IP, files);
         cleanups.add(vm);
         vm.writeMeta(configRoot, "2026-01-01T00:00:00Z", "\"tags\": {\"app\": \"app1\"}", GUEST_IP);
-        TestCertificates.Issued certs = TestCertificates.issue(work.resolve("pki"), List.of("*.localhost", "app1.localhost"));
+        TestCertificates.Issued certs = TestCertificates.issue(
+                Files.createDirectories(work.resolve("pki")), "*.localhost", "app1.localhost");
 
         int port = TestPorts.free();
         ProcessBuilder builder = new ProcessBuilder(

@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -95,20 +94,6 @@ class MetaDirectoryScannerTest {
             assertThat(logs.messages(Level.WARN, folder.resolve(MetaFile.FILE_NAME).toString()))
                     .singleElement().asString().contains(reason);
         }
-    }
-
-    @Test
-    void skipsAFileTheProcessMayNotRead() throws IOException {
-        Path file = Metas.write(root, "locked", Metas.meta("locked-1"));
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("---------"));
-        assumeTrue(!Files.isReadable(file), "running as root: permissions do not stop reading");
-        Metas.write(root, "good", Metas.meta("good-1"));
-
-        MetaDirectoryScanner.Scan scan = new MetaDirectoryScanner(root).scan(folder -> {});
-
-        assertThat(scan).isInstanceOfSatisfying(MetaDirectoryScanner.Scan.Listed.class,
-                listed -> assertThat(listed.vms()).extracting(VmRoute::id).containsExactly("good-1"));
-        assertThat(logs.messages(Level.WARN, file.toString())).singleElement().asString().contains("AccessDenied");
     }
 
     @Test

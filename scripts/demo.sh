@@ -18,12 +18,9 @@ guest_ip=10.213.250.2
 guest_range=10.213.250.0/24
 work=$(mktemp -d /tmp/mergen-demo.XXXXXX)
 namespaces=()
-pids=()
 
 cleanup() {
   trap - EXIT INT TERM
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
   for ns in "${namespaces[@]}"; do
     [ -f "$work/$ns/nginx.pid" ] && kill "$(cat "$work/$ns/nginx.pid")" 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
@@ -79,6 +76,7 @@ make_vm app2 2026-01-02T00:00:00Z; id2=$vm_id
 
 # A CA and a leaf naming the demo hosts: OpenSSL clients refuse *.localhost (a wildcard needs two labels after it).
 names="DNS:*.localhost,DNS:app1.localhost,DNS:app2.localhost,DNS:app1-api.localhost,DNS:app2-api.localhost"
+names+=",DNS:app9.localhost"
 names+=",DNS:${id1:0:8}.localhost,DNS:${id2:0:8}.localhost,DNS:$id1.localhost,DNS:$id2.localhost"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=mergen demo CA" \
   -keyout "$work/ca.key" -out "$work/ca.crt" 2>/dev/null
@@ -97,7 +95,7 @@ Try, in another terminal:
   curl --cacert $work/ca.crt --resolve app1.localhost:$https_port:127.0.0.1 https://app1.localhost:$https_port/
   curl --cacert $work/ca.crt --resolve app2-api.localhost:$https_port:127.0.0.1 https://app2-api.localhost:$https_port/
   curl --cacert $work/ca.crt --resolve ${id1:0:8}.localhost:$https_port:127.0.0.1 https://${id1:0:8}.localhost:$https_port/
-  curl --cacert $work/ca.crt --resolve app9.localhost:$https_port:127.0.0.1 https://app9.localhost:$https_port/   # 404
+  curl --cacert $work/ca.crt --resolve app9.localhost:$https_port:127.0.0.1 https://app9.localhost:$https_port/   # 404, no such VM
   curl -k https://127.0.0.1:$https_port/                                                                  # 421, no SNI
   curl http://127.0.0.1:$raw_port/                                                                        # raw TCP to the first VM
 
@@ -111,6 +109,5 @@ FWD_CONFIG_ROOT="$work/vm.d" \
 FWD_TLS_CERT_FILE="$work/wildcard.crt" \
 FWD_TLS_KEY_FILE="$work/wildcard.key" \
 FWD_LOG_LEVEL=${FWD_LOG_LEVEL:-info} \
-  "$FWD_JAVA" "${FWD_JVM_FLAGS[@]}" -jar "$fwd_jar" &
-pids+=($!)
-wait "${pids[0]}" || true
+  "$FWD_JAVA" "${FWD_JVM_FLAGS[@]}" -jar "$fwd_jar" || true
+# In the foreground the forwarder gets the terminal's Ctrl-C itself, stops gracefully, and the EXIT trap cleans up.

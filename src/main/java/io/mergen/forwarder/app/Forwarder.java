@@ -15,6 +15,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.ssl.SslContext;
+import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -114,7 +115,7 @@ public final class Forwarder implements AutoCloseable {
         Channel server = bound.channel();
         log.atInfo().setMessage("listening")
                 .addKeyValue("listenAddr", spec.text())
-                .addKeyValue("boundAddr", server.localAddress())
+                .addKeyValue("boundAddr", NetUtil.toSocketAddressString((InetSocketAddress) server.localAddress()))
                 .addKeyValue("mode", spec.mode().name().toLowerCase(Locale.ROOT))
                 .addKeyValue("guestPort", spec.guestPort())
                 .log();

@@ -7,7 +7,9 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.ssl.SniCompletionEvent;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -35,6 +37,8 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
     private final ListenerContext listener;
     private final ArrayDeque<ByteBuf> early = new ArrayDeque<>();
     private Route route;
+    /** The client finished sending before the guest answered; the relay must pass that on once it exists. */
+    private boolean clientInputEnded;
 
     BackendConnector(ListenerContext listener) {
         this.listener = listener;
@@ -60,6 +64,8 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
             case SniCompletionEvent sni when !sni.isSuccess() -> handshakeFailed(ctx, sni.cause());
             case SslHandshakeCompletionEvent done when !done.isSuccess() -> handshakeFailed(ctx, done.cause());
             case SslHandshakeCompletionEvent done -> routeAfterHandshake(ctx);
+            case ChannelInputShutdownEvent ended -> clientInputEnded = true;
+            case SslCloseCompletionEvent closed when closed.isSuccess() -> clientInputEnded = true;
             default -> ctx.fireUserEventTriggered(evt);
         }
     }
@@ -112,24 +118,27 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
             return;
         }
         ConnectionFacts facts = ConnectionFacts.of(client);
-        // Early bytes go out first; removing this handler below would release whatever is still held.
-        while (!early.isEmpty()) {
-            ByteBuf buf = early.poll();
-            facts.countFromClient(buf.readableBytes());
-            guest.write(buf, guest.voidPromise());
-        }
-        guest.flush();
+        // Take the held bytes before this handler leaves: its removal releases whatever is still held.
+        ArrayDeque<ByteBuf> held = new ArrayDeque<>(early);
+        early.clear();
         Relay relay = new Relay(client, guest, facts);
         guest.pipeline().replace(GuestPlaceholder.class, "relay", new RelayHandler(relay, false));
         ctx.pipeline().addBefore(ctx.name(), "idle",
                 new IdleStateHandler(0, 0, listener.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
         ctx.pipeline().replace(this, "relay", new RelayHandler(relay, true));
         facts.relaying();
+        for (ByteBuf buf : held) {
+            facts.countFromClient(buf.readableBytes());
+            guest.write(buf, guest.voidPromise());
+        }
+        guest.flush();
         guest.config().setAutoRead(true);
         client.config().setAutoRead(true);
-        // The guest may close before its channel's relay handler saw it active; let the relay notice.
         if (!guest.isActive()) {
-            Relay.closeOnFlush(client);
+            // Reset before its relay handler was in place: that handler never saw it go inactive.
+            relay.closeBoth();
+        } else if (clientInputEnded) {
+            relay.inputEnded(client);
         }
     }
 

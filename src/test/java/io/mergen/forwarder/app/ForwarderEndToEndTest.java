@@ -1,7 +1,5 @@
 package io.mergen.forwarder.app;
 
-import io.mergen.forwarder.config.ForwarderConfig;
-import io.mergen.forwarder.netns.NamespaceDialer;
 import io.mergen.forwarder.tls.TestCertificates;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,12 +23,10 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -51,7 +47,7 @@ class ForwarderEndToEndTest {
     static Path work;
 
     private static final List<GuestVm> vms = new ArrayList<>();
-    private static final List<Forwarder> forwarders = new ArrayList<>();
+    private static final List<TestForwarder> forwarders = new ArrayList<>();
     private static boolean routeAdded;
     private static Path configRoot;
     private static Path files;
@@ -92,29 +88,20 @@ class ForwarderEndToEndTest {
     }
 
     private static GuestVm startVm(String name, String createdAt, String extraJson) {
-        GuestVm vm = GuestVm.start(work, UUID.randomUUID().toString(), name, GUEST_IP, files);
+        GuestVm vm = GuestVm.start(work, name, GUEST_IP, files);
         vms.add(vm);
-        vm.writeMeta(configRoot, createdAt, extraJson, GUEST_IP);
+        vm.writeMeta(configRoot, createdAt, extraJson);
         return vm;
     }
 
     private static void startForwarder(Map<String, String> overrides) throws InterruptedException {
-        Map<String, String> env = new HashMap<>(Map.of(
-                "FWD_CONFIG_ROOT", configRoot.toString(),
-                "FWD_TLS_CERT_FILE", certs.certFile().toString(),
-                "FWD_TLS_KEY_FILE", certs.keyFile().toString(),
-                "FWD_DIAL_TIMEOUT_SECONDS", "2",
-                "FWD_LOG_LEVEL", "info"));
-        env.putAll(overrides);
-        Forwarder forwarder = Main.assemble(ForwarderConfig.fromEnvironment(env), NamespaceDialer::create);
-        forwarders.add(forwarder);
-        forwarder.start();
+        forwarders.add(TestForwarder.start(configRoot, certs, overrides));
     }
 
     @AfterAll
     static void cleanUp() throws Exception {
-        for (Forwarder forwarder : forwarders) {
-            forwarder.shutdown(Duration.ZERO);
+        for (TestForwarder forwarder : forwarders) {
+            forwarder.close();
         }
         vms.forEach(GuestVm::close);
         if (routeAdded) {

@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -48,9 +47,9 @@ class GracefulShutdownTest {
         Path files = Files.createDirectories(work.resolve("files"));
         ForwarderEndToEndTest.writeRandomFile(files.resolve("big.bin"), 64);
         Path configRoot = Files.createDirectories(work.resolve("vm.d"));
-        GuestVm vm = GuestVm.start(work, UUID.randomUUID().toString(), "app1", GUEST_IP, files);
+        GuestVm vm = GuestVm.start(work, "app1", GUEST_IP, files);
         cleanups.add(vm);
-        vm.writeMeta(configRoot, "2026-01-01T00:00:00Z", "\"tags\": {\"app\": \"app1\"}", GUEST_IP);
+        vm.writeMeta(configRoot, "2026-01-01T00:00:00Z", "\"tags\": {\"app\": \"app1\"}");
         TestCertificates.Issued certs = TestCertificates.issue(
                 Files.createDirectories(work.resolve("pki")), "*.localhost", "app1.localhost");
 

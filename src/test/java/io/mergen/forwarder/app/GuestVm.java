@@ -5,32 +5,59 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A stand-in for a microVM: a network namespace named {@code mfwd-<short id>} with the guest address on
- * its loopback and a real nginx inside it, plus the VM's meta.json. Port 443 and 22 serve {@code /whoami}
- * with the VM's name; port 8080 serves {@code /port} (for {@code httpPort}); {@code /files/} serves the
- * folder given at start.
+ * its loopback, the servers a test starts inside it, and the VM's meta.json. {@link #close()} stops the
+ * servers and deletes the namespace.
+ *
+ * <p>{@link #startNginx} gives the usual HTTP guest: ports 443 and 22 serve {@code /whoami} with the VM's
+ * name; port 8080 serves {@code /port} (for {@code httpPort}); {@code /files/} serves a folder.
  */
 final class GuestVm implements AutoCloseable {
     private final String id;
     private final String name;
     private final String netns;
+    private final String guestIp;
     private final Path dir;
+    private final List<Process> processes = new ArrayList<>();
     private boolean namespaceExists;
+    private boolean nginxStarted;
 
-    private GuestVm(String id, String name, Path dir) {
+    private GuestVm(String id, String name, String guestIp, Path dir) {
         this.id = id;
         this.name = name;
         this.netns = "mfwd-" + id.substring(0, 8);
+        this.guestIp = guestIp;
         this.dir = dir;
     }
 
-    /** Creates the namespace and starts nginx on {@code guestIp}; cleans up what it made if a step fails. */
-    static GuestVm start(Path work, String id, String name, String guestIp, Path files) {
-        GuestVm vm = new GuestVm(id, name, work.resolve("guest-" + id.substring(0, 8)));
+    /** Creates the namespace with {@code guestIp} on its loopback; cleans up what it made if a step fails. */
+    static GuestVm create(Path work, String name, String guestIp) {
+        String id = UUID.randomUUID().toString();
+        GuestVm vm = new GuestVm(id, name, guestIp, work.resolve("guest-" + id.substring(0, 8)));
         try {
-            vm.create(guestIp, files);
+            Files.createDirectories(vm.dir);
+            Shell.run("ip", "netns", "add", vm.netns).orThrow();
+            vm.namespaceExists = true;
+            Shell.run("ip", "-n", vm.netns, "link", "set", "lo", "up").orThrow();
+            Shell.run("ip", "-n", vm.netns, "addr", "add", guestIp + "/32", "dev", "lo").orThrow();
+            return vm;
+        } catch (IOException | RuntimeException e) {
+            vm.close();
+            throw e instanceof RuntimeException r ? r : new UncheckedIOException((IOException) e);
+        }
+    }
+
+    /** A namespace with nginx serving on the guest address, see the class comment. */
+    static GuestVm start(Path work, String name, String guestIp, Path files) {
+        GuestVm vm = create(work, name, guestIp);
+        try {
+            vm.startNginx(files);
             return vm;
         } catch (RuntimeException e) {
             vm.close();
@@ -38,11 +65,41 @@ final class GuestVm implements AutoCloseable {
         }
     }
 
-    private void create(String guestIp, Path files) {
-        Shell.run("ip", "netns", "add", netns).orThrow();
-        namespaceExists = true;
-        Shell.run("ip", "-n", netns, "link", "set", "lo", "up").orThrow();
-        Shell.run("ip", "-n", netns, "addr", "add", guestIp + "/32", "dev", "lo").orThrow();
+    /** Runs a command inside the namespace and waits for it. */
+    Shell.Result exec(String... command) {
+        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", netns));
+        full.addAll(List.of(command));
+        return Shell.run(full, 120);
+    }
+
+    /** Starts a long-running server inside the namespace, its output in {@code <vm dir>/<logName>}; stopped by close(). */
+    Process spawn(String logName, String... command) {
+        List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", netns));
+        full.addAll(List.of(command));
+        try {
+            Process process = new ProcessBuilder(full).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve(logName).toFile()).start();
+            processes.add(process);
+            return process;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The folder this VM's servers keep their files in. */
+    Path dir() {
+        return dir;
+    }
+
+    String guestIp() {
+        return guestIp;
+    }
+
+    String netns() {
+        return netns;
+    }
+
+    private void startNginx(Path files) {
         try {
             Files.createDirectories(dir.resolve("tmp"));
             Files.writeString(dir.resolve("nginx.conf"), """
@@ -71,11 +128,12 @@ final class GuestVm implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Shell.run("ip", "netns", "exec", netns, "nginx", "-c", dir.resolve("nginx.conf").toString()).orThrow();
+        exec("nginx", "-c", dir.resolve("nginx.conf").toString()).orThrow();
+        nginxStarted = true;
     }
 
     /** Writes meta.json atomically, as the VM manager does, so the resolver never sees half a file. */
-    void writeMeta(Path configRoot, String createdAt, String extraJson, String guestIp) {
+    void writeMeta(Path configRoot, String createdAt, String extraJson) {
         String json = """
                 {"id": "%s", %s "guestIP": "%s", "netns": "%s"%s}
                 """.formatted(id, createdAt == null ? "" : "\"createdAt\": \"" + createdAt + "\",",
@@ -115,8 +173,17 @@ final class GuestVm implements AutoCloseable {
 
     @Override
     public void close() {
+        for (Process process : processes.reversed()) {
+            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            process.destroyForcibly();
+            try {
+                process.waitFor(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         Path pid = dir.resolve("nginx.pid");
-        if (Files.exists(pid)) {
+        if (nginxStarted && Files.exists(pid)) {
             try {
                 Shell.quietly("kill", Files.readString(pid).strip());
             } catch (IOException ignored) {

@@ -4,6 +4,8 @@ import io.mergen.forwarder.config.ForwarderConfig;
 import io.mergen.forwarder.config.ListenerSpec;
 import io.mergen.forwarder.netns.NamespaceDialer;
 import io.mergen.forwarder.netns.Transport;
+import io.mergen.forwarder.protocol.CancelKeys;
+import io.mergen.forwarder.protocol.ListenerProtocol;
 import io.mergen.forwarder.relay.ActiveConnections;
 import io.mergen.forwarder.relay.ConnectionLog;
 import io.mergen.forwarder.relay.ForwarderInitializer;
@@ -26,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -39,7 +42,8 @@ public final class Forwarder implements AutoCloseable {
 
     private final ForwarderConfig config;
     private final VmResolver resolver;
-    private final Supplier<SslContext> tls;
+    private final Function<List<String>, SslContext> tls;
+    private final CancelKeys cancelKeys = new CancelKeys();
     private final Transport transport;
     private final NamespaceDialer dialer;
     private final ActiveConnections connections = new ActiveConnections();
@@ -48,7 +52,7 @@ public final class Forwarder implements AutoCloseable {
     private final String tlsProvider;
     private EventLoopGroup loops;
 
-    Forwarder(ForwarderConfig config, VmResolver resolver, Supplier<SslContext> tls,
+    Forwarder(ForwarderConfig config, VmResolver resolver, Function<List<String>, SslContext> tls,
               Transport transport, NamespaceDialer dialer, String tlsProvider) {
         this.config = config;
         this.resolver = resolver;
@@ -96,8 +100,11 @@ public final class Forwarder implements AutoCloseable {
     }
 
     private Channel bind(ListenerSpec spec) throws InterruptedException {
-        ListenerContext context = new ListenerContext(spec, config.domain().domain(), resolver, dialer, tls,
-                config.dialTimeout(), config.handshakeTimeout(), config.idleTimeout());
+        ListenerProtocol protocol = ListenerProtocol.of(spec);
+        Supplier<SslContext> listenerTls = protocol == ListenerProtocol.RAW
+                ? null : () -> tls.apply(protocol.alpn(spec));
+        ListenerContext context = new ListenerContext(spec, config.domain().domain(), resolver, dialer, listenerTls,
+                config.dialTimeout(), config.handshakeTimeout(), config.idleTimeout(), cancelKeys);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(loops)
                 .channel(transport.serverChannelClass())

@@ -3,8 +3,10 @@ package io.mergen.forwarder.app;
 import io.mergen.forwarder.config.ConfigException;
 import io.mergen.forwarder.config.ForwarderConfig;
 import io.mergen.forwarder.config.ListenerMode;
+import io.mergen.forwarder.config.ListenerSpec;
 import io.mergen.forwarder.netns.NamespaceDialer;
 import io.mergen.forwarder.netns.Transport;
+import io.mergen.forwarder.protocol.ListenerProtocol;
 import io.mergen.forwarder.resolver.VmResolver;
 import io.mergen.forwarder.tls.KeyMaterial;
 import io.mergen.forwarder.tls.ServerTls;
@@ -15,6 +17,7 @@ import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
 
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -86,25 +89,35 @@ public final class Main {
     static Forwarder assemble(ForwarderConfig config,
                               BiFunction<List<Path>, Transport, NamespaceDialer> dialers) {
         Logger log = LoggerFactory.getLogger(Main.class);
-        SslContext tls = needsTls(config) ? loadTls(config, log) : null;
+        KeyMaterial material = needsTls(config) ? loadKeyMaterial(config, log) : null;
+        // One server context per distinct ALPN offer, built now so a bad one fails at start, not at a handshake.
+        Map<List<String>, SslContext> contexts = new HashMap<>();
+        if (material != null) {
+            for (ListenerSpec spec : config.listeners()) {
+                ListenerProtocol protocol = ListenerProtocol.of(spec);
+                if (protocol != ListenerProtocol.RAW) {
+                    contexts.computeIfAbsent(protocol.alpn(spec), alpn -> ServerTls.serverContext(material, alpn));
+                }
+            }
+        }
         Transport transport = Transport.detect();
         NamespaceDialer dialer = dialers.apply(config.netnsRoots(), transport);
         VmResolver resolver = new VmResolver(config.configRoot(), config.resolverCacheTtl(), config.domain());
-        return new Forwarder(config, resolver, () -> tls, transport, dialer,
-                tls == null ? "none" : ServerTls.providerName());
+        return new Forwarder(config, resolver, contexts::get, transport, dialer,
+                material == null ? "none" : ServerTls.providerName());
     }
 
     private static boolean needsTls(ForwarderConfig config) {
         return config.listeners().stream().anyMatch(l -> l.mode() == ListenerMode.TLS);
     }
 
-    private static SslContext loadTls(ForwarderConfig config, Logger log) {
+    private static KeyMaterial loadKeyMaterial(ForwarderConfig config, Logger log) {
         KeyMaterial material = KeyMaterial.load(config.tlsCertFile(), config.tlsKeyFile());
         String domain = config.domain().domain();
         if (!WildcardCoverage.coversWildcard(material.leaf(), domain)) {
             log.warn("certificate {} does not cover *.{} (it names {}); clients will not verify it",
                     config.tlsCertFile(), domain, WildcardCoverage.dnsNames(material.leaf()));
         }
-        return ServerTls.serverContext(material, List.of());
+        return material;
     }
 }

@@ -5,6 +5,7 @@ import static io.mergen.forwarder.config.ConfigException.quote;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -12,7 +13,7 @@ import java.util.stream.Collectors;
 /** Turns {@code FWD_LISTENERS} text into listener specs, rejecting malformed, disallowed or clashing entries. */
 final class ListenerParser {
 
-    static final String SYNTAX = "[host]:port=guestPort[/tls|/raw]";
+    static final String SYNTAX = "[host]:port=guestPort[/tls|/raw][+h2]";
 
     private static final String LOCALHOST = "localhost";
 
@@ -74,9 +75,14 @@ final class ListenerParser {
         String target = text.substring(equals + 1);
 
         ListenerMode mode = null;
+        Set<ListenerOption> options = EnumSet.noneOf(ListenerOption.class);
         int slash = target.indexOf('/');
         if (slash >= 0) {
-            mode = ListenerMode.parse(target.substring(slash + 1));
+            String[] modeAndOptions = target.substring(slash + 1).split("\\+", -1);
+            mode = ListenerMode.parse(modeAndOptions[0]);
+            for (int i = 1; i < modeAndOptions.length; i++) {
+                options.add(ListenerOption.parse(modeAndOptions[i]));
+            }
             target = target.substring(0, slash);
         }
         int guestPort = port("guest port", target);
@@ -84,7 +90,7 @@ final class ListenerParser {
         Listen listen = splitListen(listenText);
         int port = port("listen port", listen.port());
         ListenerMode effectiveMode = mode != null ? mode : ListenerMode.defaultFor(guestPort);
-        return new ListenerSpec(listen.host(), port, guestPort, effectiveMode);
+        return new ListenerSpec(listen.host(), port, guestPort, effectiveMode, options);
     }
 
     /** The listen side of an entry, split: {@code host} may be empty, {@code port} is still text. */

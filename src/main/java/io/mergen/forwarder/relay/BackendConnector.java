@@ -1,6 +1,10 @@
 package io.mergen.forwarder.relay;
 
 import io.mergen.forwarder.netns.DialException;
+import io.mergen.forwarder.protocol.BackendKeySniffer;
+import io.mergen.forwarder.protocol.CancelKeys;
+import io.mergen.forwarder.protocol.ListenerProtocol;
+import io.mergen.forwarder.protocol.OpeningRefused;
 import io.mergen.forwarder.resolver.Route;
 import io.mergen.forwarder.resolver.VmRoute;
 import io.netty.buffer.ByteBuf;
@@ -64,6 +68,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
             case SniCompletionEvent sni when !sni.isSuccess() -> handshakeFailed(ctx, sni.cause());
             case SslHandshakeCompletionEvent done when !done.isSuccess() -> handshakeFailed(ctx, done.cause());
             case SslHandshakeCompletionEvent done -> routeAfterHandshake(ctx);
+            case OpeningRefused refused -> ConnectionFacts.of(ctx.channel()).end(Outcome.PROTOCOL_ERROR, refused.reason());
             case ChannelInputShutdownEvent ended -> clientInputEnded = true;
             case SslCloseCompletionEvent closed when closed.isSuccess() -> clientInputEnded = true;
             default -> ctx.fireUserEventTriggered(evt);
@@ -100,7 +105,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
                 client.eventLoop(), vm.netns(), target, listener.dialTimeout(), new GuestPlaceholder());
         dialed.addListener(f -> {
             if (f.isSuccess()) {
-                connected(ctx, (Channel) f.getNow());
+                connected(ctx, (Channel) f.getNow(), vm);
             } else {
                 log.atInfo().setMessage("dial failed")
                         .addKeyValue("vmID", vm.id()).addKeyValue("netns", vm.netns())
@@ -111,7 +116,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
         });
     }
 
-    private void connected(ChannelHandlerContext ctx, Channel guest) {
+    private void connected(ChannelHandlerContext ctx, Channel guest, VmRoute vm) {
         Channel client = ctx.channel();
         if (!client.isActive()) {
             guest.close();
@@ -123,6 +128,10 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
         early.clear();
         Relay relay = new Relay(client, guest, facts);
         guest.pipeline().replace(GuestPlaceholder.class, "relay", new RelayHandler(relay, false));
+        if (listener.protocol() == ListenerProtocol.POSTGRES) {
+            guest.pipeline().addBefore("relay", "pg-keys", new BackendKeySniffer(listener.cancelKeys(),
+                    new CancelKeys.Target(vm.id(), vm.netns(), facts.target())));
+        }
         ctx.pipeline().addBefore(ctx.name(), "idle",
                 new IdleStateHandler(0, 0, listener.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
         ctx.pipeline().replace(this, "relay", new RelayHandler(relay, true));

@@ -1,6 +1,10 @@
 package io.mergen.forwarder.relay;
 
+import io.mergen.forwarder.protocol.ListenerProtocol;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+
+import java.util.Optional;
 
 /** Tells a client that its connection will not be relayed, in the form its protocol can show. */
 final class ClientReplies {
@@ -11,14 +15,13 @@ final class ClientReplies {
         if (!ctx.channel().isActive()) {
             return;
         }
-        switch (protocol) {
-            case HTTPS -> {
-                ctx.pipeline().replace(ctx.handler(), "linger", new LingeringClose());
-                ctx.channel().writeAndFlush(HttpsErrorResponse.encode(ctx.alloc(), failure))
-                        .addListener(LingeringClose.SHUT_OUTPUT);
-            }
-            // Never write HTTP into a Postgres, Redis or Kafka stream; the TLS close_notify says goodbye.
-            case TLS_STREAM, RAW -> ctx.close();
+        Optional<ByteBuf> reply = protocol.refusal(ctx.alloc(), failure.refusal());
+        if (reply.isEmpty()) {
+            // No in-band way to say it (Kafka, opaque streams, raw): TLS close_notify, then close.
+            ctx.close();
+            return;
         }
+        ctx.pipeline().replace(ctx.handler(), "linger", new LingeringClose());
+        ctx.channel().writeAndFlush(reply.get()).addListener(LingeringClose.SHUT_OUTPUT);
     }
 }

@@ -1,22 +1,29 @@
 package io.mergen.forwarder.relay;
 
+import io.mergen.forwarder.protocol.PostgresOpening;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 
 /**
  * Builds the pipeline of a new client connection: {@code sni -> connector} on TLS listeners (the SNI stage
- * becomes the TLS handler once it routed), {@code connector} alone on raw ones; the connector becomes the
- * relay once the guest answers.
+ * becomes the TLS handler once it routed), with the Postgres opening ({@code SSLRequest}) in front on Postgres
+ * listeners, and {@code connector} alone on raw ones; the connector becomes the relay once the guest answers.
  */
 public final class ForwarderInitializer extends ChannelInitializer<Channel> {
     private final ListenerContext listener;
     private final ActiveConnections connections;
     private final ConnectionLog connectionLog;
 
+    private final PostgresCancelForwarder cancels;
+    private final String postgresHint;
+
     public ForwarderInitializer(ListenerContext listener, ActiveConnections connections, ConnectionLog connectionLog) {
         this.listener = listener;
         this.connections = connections;
         this.connectionLog = connectionLog;
+        this.cancels = new PostgresCancelForwarder(listener);
+        this.postgresHint = "this port requires TLS with SNI: connect with sslmode=require and host=<vm>."
+                + listener.domain();
     }
 
     @Override
@@ -25,8 +32,11 @@ public final class ForwarderInitializer extends ChannelInitializer<Channel> {
         ch.attr(ConnectionFacts.KEY).set(facts);
         connections.add(ch);
         ch.closeFuture().addListener(f -> connectionLog.finished(facts));
-        if (listener.protocol() != ListenerProtocol.RAW) {
-            ch.pipeline().addLast("sni", new ServerNameRouter(listener));
+        switch (listener.protocol()) {
+            case RAW -> { }
+            case POSTGRES -> ch.pipeline().addLast("pg-opening", new PostgresOpening(
+                    () -> new ServerNameRouter(listener), cancels, postgresHint, listener.handshakeTimeout()));
+            default -> ch.pipeline().addLast("sni", new ServerNameRouter(listener));
         }
         ch.pipeline().addLast("connector", new BackendConnector(listener));
     }

@@ -2,6 +2,8 @@ package io.mergen.forwarder.relay;
 
 import io.mergen.forwarder.config.ListenerSpec;
 import io.mergen.forwarder.netns.NamespaceDialer;
+import io.mergen.forwarder.protocol.CancelKeys;
+import io.mergen.forwarder.protocol.ListenerProtocol;
 import io.mergen.forwarder.resolver.VmResolver;
 import io.netty.handler.ssl.SslContext;
 
@@ -16,6 +18,7 @@ import static java.util.Objects.requireNonNull;
  * @param domain the domain served, {@code <prefix.>suffix}, for error messages
  * @param tls the current server TLS context; a supplier so a reloaded certificate applies to new handshakes
  *            (null for raw listeners)
+ * @param cancelKeys Postgres cancel keys of all connections, shared by every Postgres listener
  */
 public record ListenerContext(
         ListenerSpec spec,
@@ -25,7 +28,8 @@ public record ListenerContext(
         Supplier<SslContext> tls,
         Duration dialTimeout,
         Duration handshakeTimeout,
-        Duration idleTimeout) {
+        Duration idleTimeout,
+        CancelKeys cancelKeys) {
 
     public ListenerContext {
         requireNonNull(spec, "spec");
@@ -35,6 +39,7 @@ public record ListenerContext(
         requireNonNull(dialTimeout, "dialTimeout");
         requireNonNull(handshakeTimeout, "handshakeTimeout");
         requireNonNull(idleTimeout, "idleTimeout");
+        requireNonNull(cancelKeys, "cancelKeys");
         if (ListenerProtocol.of(spec) != ListenerProtocol.RAW) {
             requireNonNull(tls, "tls");
         }

@@ -1,5 +1,6 @@
 package io.mergen.forwarder.relay;
 
+import io.mergen.forwarder.protocol.TlsAlert;
 import io.mergen.forwarder.resolver.Route;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -10,9 +11,9 @@ import io.netty.util.concurrent.Future;
 /**
  * Reads the server name from the ClientHello, routes it, and steps aside for the TLS handshake.
  *
- * <p>Routing happens before the handshake so that a stream listener can refuse an unknown name with
- * an {@code unrecognized_name} alert instead of completing a handshake it cannot serve. The HTTPS
- * listener always completes the handshake, because its client expects an HTTP status it can show.
+ * <p>Routing happens before the handshake so that an opaque stream listener (Kafka) can refuse an unknown
+ * name with an {@code unrecognized_name} alert instead of completing a handshake it cannot serve. HTTPS,
+ * Postgres and Redis complete the handshake, because their clients can show an in-band error.
  */
 final class ServerNameRouter extends AbstractSniHandler<Route> {
     /** Larger than any ClientHello seen in practice (post-quantum key shares included), small enough to bound memory. */
@@ -34,7 +35,7 @@ final class ServerNameRouter extends AbstractSniHandler<Route> {
     @Override
     protected void onLookupComplete(ChannelHandlerContext ctx, String hostname, Future<Route> future) {
         Route route = future.getNow();
-        if (listener.protocol() != ListenerProtocol.HTTPS && !(route instanceof Route.Found)) {
+        if (listener.protocol().refusesBeforeHandshake() && !(route instanceof Route.Found)) {
             refuse(ctx, route);
             return;
         }

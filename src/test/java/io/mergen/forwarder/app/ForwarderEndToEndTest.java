@@ -79,7 +79,7 @@ class ForwarderEndToEndTest {
         rawPort = TestPorts.free();
         streamPort = TestPorts.free();
         startForwarder(Map.of("FWD_LISTENERS",
-                "127.0.0.1:" + httpsPort + "=443,127.0.0.1:" + rawPort + "=22/raw,127.0.0.1:" + streamPort + "=6379"));
+                "127.0.0.1:" + httpsPort + "=443,127.0.0.1:" + rawPort + "=22/raw,127.0.0.1:" + streamPort + "=9092"));
         https = new Curl(certs.caFile(), httpsPort);
 
         int prefixPort = TestPorts.free();
@@ -207,7 +207,7 @@ class ForwarderEndToEndTest {
     }
 
     @Test
-    void streamListenerRefusesAnUnknownNameWithAnUnrecognizedNameAlert() throws Exception {
+    void kafkaListenerRefusesAnUnknownNameWithAnUnrecognizedNameAlert() throws Exception {
         assertThatThrownBy(() -> tlsHandshake("app9.localhost", streamPort))
                 .isInstanceOf(SSLHandshakeException.class)
                 .hasMessageContaining("unrecognized_name");

@@ -1,4 +1,4 @@
-package io.mergen.forwarder.relay;
+package io.mergen.forwarder.protocol;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -9,17 +9,17 @@ import java.nio.charset.StandardCharsets;
  * The short plain-text HTTP responses the HTTPS listener sends when it cannot relay, as the original
  * forwarder did: 421 without SNI, 404 for a name it does not serve, 502 when the VM cannot be dialed.
  */
-final class HttpsErrorResponse {
-    private HttpsErrorResponse() {
+final class HttpsRefusal {
+    private HttpsRefusal() {
     }
 
-    static ByteBuf encode(ByteBufAllocator alloc, RouteFailure failure) {
-        String status = switch (failure.outcome()) {
+    static ByteBuf encode(ByteBufAllocator alloc, Refusal refusal) {
+        String status = switch (refusal.reason()) {
             case NO_SNI -> "421 Misdirected Request";
-            case OUTSIDE_DOMAIN, UNKNOWN_VM, NO_VM -> "404 Not Found";
-            default -> "502 Bad Gateway";
+            case UNKNOWN_NAME -> "404 Not Found";
+            case UNREACHABLE -> "502 Bad Gateway";
         };
-        byte[] body = (failure.message() + "\n").getBytes(StandardCharsets.UTF_8);
+        byte[] body = (refusal.message() + "\n").getBytes(StandardCharsets.UTF_8);
         String head = "HTTP/1.1 " + status + "\r\n"
                 + "Content-Type: text/plain; charset=utf-8\r\n"
                 + "Content-Length: " + body.length + "\r\n"

@@ -1,4 +1,4 @@
-package io.mergen.forwarder.relay;
+package io.mergen.forwarder.protocol;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -7,11 +7,11 @@ import io.netty.buffer.ByteBufAllocator;
  * A fatal TLS alert record sent in the clear before any ServerHello, which is how a server refuses a
  * ClientHello it will not serve (RFC 8446 section 6, RFC 6066 section 3 for unrecognized_name).
  */
-final class TlsAlert {
+public final class TlsAlert {
     /** RFC 8446 section 6: AlertDescription unrecognized_name. */
-    static final int UNRECOGNIZED_NAME = 112;
+    public static final int UNRECOGNIZED_NAME = 112;
     /** RFC 8446 section 6: AlertDescription internal_error. */
-    static final int INTERNAL_ERROR = 80;
+    public static final int INTERNAL_ERROR = 80;
 
     private static final int CONTENT_TYPE_ALERT = 21;
     private static final int LEVEL_FATAL = 2;
@@ -19,7 +19,7 @@ final class TlsAlert {
     private TlsAlert() {
     }
 
-    static ByteBuf fatal(ByteBufAllocator alloc, int description) {
+    public static ByteBuf fatal(ByteBufAllocator alloc, int description) {
         ByteBuf record = alloc.buffer(7);
         record.writeByte(CONTENT_TYPE_ALERT);
         record.writeShort(0x0303); // legacy_record_version TLS 1.2, as TLS 1.3 records also carry

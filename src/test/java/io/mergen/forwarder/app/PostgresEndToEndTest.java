@@ -211,7 +211,7 @@ class PostgresEndToEndTest {
             assertThat(authentication.body()).as("AuthenticationOk").containsExactly(0, 0, 0, 0);
             PostgresWire.readUntil(in, 'Z');
 
-            out.write(PostgresWire.query("select 'direct ' || inet_server_addr()"));
+            out.write(PostgresWire.query("select 'direct ' || host(inet_server_addr())"));
             out.flush();
             PostgresWire.Message row = PostgresWire.readUntil(in, 'D');
             assertThat(PostgresWire.dataRow(row.body())).containsExactly("direct " + GUEST_IP);

@@ -82,7 +82,8 @@ class RedisEndToEndTest {
 
         assertThat(redis.run("app1.localhost", "GET", "greeting").output()).isEqualTo("hello from the host\n");
         // Asked directly inside the namespace, the VM's own redis holds it: the forwarder did not answer by itself.
-        assertThat(app1.exec("redis-cli", "-h", GUEST_IP, "GET", "greeting").stdout()).isEqualTo("hello from the host\n");
+        assertThat(app1.exec("redis-cli", "-h", GUEST_IP, "GET", "greeting").stdout())
+                .isEqualTo("hello from the host\n");
     }
 
     @Test

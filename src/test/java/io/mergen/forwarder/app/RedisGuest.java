@@ -7,7 +7,7 @@ import java.time.Duration;
 
 import static org.awaitility.Awaitility.await;
 
-/** Debian's redis-server on {@code guestIp:6379} inside a {@link GuestVm}, in memory only; the VM's close() stops it. */
+/** Debian's redis-server on {@code guestIp:6379} inside a {@link GuestVm}, in memory only, until the VM closes. */
 final class RedisGuest {
     static final String REDIS_SERVER = "/usr/bin/redis-server";
 

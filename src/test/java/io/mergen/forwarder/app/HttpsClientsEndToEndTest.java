@@ -141,7 +141,6 @@ class HttpsClientsEndToEndTest {
     /** A listener that offers h2 by ALPN, relaying to a guest that speaks h2c on its httpPort. */
     @Nested
     class H2Option {
-        // needs /tls+h2 (issue 3)
         @Test
         void curlNegotiatesHttp2AndTheH2cGuestAnswers() throws Exception {
             int h2Port = TestPorts.free();

@@ -124,7 +124,6 @@ class RedisEndToEndTest {
      */
     @Nested
     class ProtocolErrors {
-        // needs protocol errors (issue 3)
         @Test
         void unknownVmGetsARedisErrorNamingIt() {
             RedisCli.Result result = redis.run("app9.localhost", "PING");
@@ -132,7 +131,6 @@ class RedisEndToEndTest {
             assertThat(result.output()).contains("ERR no VM named app9 on this host");
         }
 
-        // needs protocol errors (issue 3)
         @Test
         void missingSniGetsARedisErrorMentioningSni() {
             RedisCli.Result result = redis.run(null, "PING");

@@ -120,7 +120,6 @@ class RedisEndToEndTest {
 
     /**
      * Errors a Redis client must see as Redis errors (RESP {@code -ERR ...}) rather than as a failed TLS handshake.
-     * They fail until the forwarder writes protocol errors on the Redis listener.
      */
     @Nested
     class ProtocolErrors {

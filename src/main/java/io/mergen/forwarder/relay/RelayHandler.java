@@ -62,8 +62,10 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (ctx.channel().isWritable()) {
-            relay.peerOf(ctx.channel()).config().setAutoRead(true);
+        Channel peer = relay.peerOf(ctx.channel());
+        // A closed peer's socket is gone from epoll; changing its read interest would fail.
+        if (ctx.channel().isWritable() && peer.isActive()) {
+            peer.config().setAutoRead(true);
         }
         ctx.fireChannelWritabilityChanged();
     }

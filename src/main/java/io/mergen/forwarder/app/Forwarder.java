@@ -7,6 +7,7 @@ import io.mergen.forwarder.netns.Transport;
 import io.mergen.forwarder.protocol.CancelKeys;
 import io.mergen.forwarder.protocol.ListenerProtocol;
 import io.mergen.forwarder.relay.ActiveConnections;
+import io.mergen.forwarder.relay.ConnectionLimits;
 import io.mergen.forwarder.relay.ConnectionLog;
 import io.mergen.forwarder.relay.ForwarderInitializer;
 import io.mergen.forwarder.relay.ListenerContext;
@@ -15,7 +16,6 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
@@ -37,13 +37,12 @@ import java.util.function.Supplier;
  */
 public final class Forwarder implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Forwarder.class);
-    /** Per-direction buffer bound: a slow reader pauses the other side once this much is queued. */
-    private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
 
     private final ForwarderConfig config;
     private final VmResolver resolver;
     private final Function<List<String>, SslContext> tls;
     private final CancelKeys cancelKeys = new CancelKeys();
+    private final ConnectionLimits limits;
     private final Transport transport;
     private final NamespaceDialer dialer;
     private final ActiveConnections connections = new ActiveConnections();
@@ -60,6 +59,7 @@ public final class Forwarder implements AutoCloseable {
         this.transport = transport;
         this.dialer = dialer;
         this.tlsProvider = tlsProvider;
+        this.limits = new ConnectionLimits(config.limits());
     }
 
     /** Loads the routes and binds every listener; throws when one cannot be bound, after closing the ones that were. */
@@ -104,7 +104,7 @@ public final class Forwarder implements AutoCloseable {
         Supplier<SslContext> listenerTls = protocol == ListenerProtocol.RAW
                 ? null : () -> tls.apply(protocol.alpn(spec));
         ListenerContext context = new ListenerContext(spec, config.domain().domain(), resolver, dialer, listenerTls,
-                config.dialTimeout(), config.handshakeTimeout(), config.idleTimeout(), cancelKeys);
+                config.dialTimeout(), config.handshakeTimeout(), config.idleTimeout(), cancelKeys, limits);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(loops)
                 .channel(transport.serverChannelClass())
@@ -112,7 +112,7 @@ public final class Forwarder implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, limits.waterMark())
                 .childHandler(new ForwarderInitializer(context, connections, connectionLog));
         InetSocketAddress address = spec.bindAddress();
         var bound = bootstrap.bind(address).await();

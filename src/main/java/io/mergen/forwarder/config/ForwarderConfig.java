@@ -15,7 +15,7 @@ import java.util.TreeSet;
  * Holds the forwarder's whole configuration, read and validated once from the environment.
  *
  * <p>The variables, defaults and meanings are those of the original Go forwarder, plus the handshake and idle
- * timeouts; {@link #help()} lists them.
+ * timeouts and the limits; {@link #help()} lists them.
  *
  * @param listeners         the listeners to bind, in the order given, with no two on the same address and port
  * @param allowedGuestPorts the guest ports listeners may forward to, iterated in ascending order
@@ -29,6 +29,7 @@ import java.util.TreeSet;
  * @param shutdownTimeout   the time open connections get to finish on shutdown, zero or positive
  * @param handshakeTimeout  the time a client has to complete the TLS handshake, positive
  * @param idleTimeout       the time a connection may pass no bytes before it is closed, positive
+ * @param limits            connection counts and per-connection buffering
  * @param logLevel          one of trace, debug, info, warn, error
  * @param logFormat         console or JSON lines
  */
@@ -36,7 +37,7 @@ public record ForwarderConfig(
         List<ListenerSpec> listeners, Set<Integer> allowedGuestPorts, DomainRule domain,
         Path configRoot, List<Path> netnsRoots, Path tlsCertFile, Path tlsKeyFile,
         Duration dialTimeout, Duration resolverCacheTtl, Duration shutdownTimeout,
-        Duration handshakeTimeout, Duration idleTimeout, String logLevel, LogFormat logFormat) {
+        Duration handshakeTimeout, Duration idleTimeout, Limits limits, String logLevel, LogFormat logFormat) {
 
     /** Namespace folders tried after {@code FWD_NETNS_ROOT}: the default and its /var/run twin (meta-schema.md). */
     static final List<Path> FALLBACK_NETNS_ROOTS = List.of(Path.of("/run/netns"), Path.of("/var/run/netns"));
@@ -57,6 +58,7 @@ public record ForwarderConfig(
         requireNonNull(shutdownTimeout, "shutdownTimeout");
         requireNonNull(handshakeTimeout, "handshakeTimeout");
         requireNonNull(idleTimeout, "idleTimeout");
+        requireNonNull(limits, "limits");
         requireNonNull(logLevel, "logLevel");
         requireNonNull(logFormat, "logFormat");
     }
@@ -96,6 +98,7 @@ public record ForwarderConfig(
                 reader.read(EnvVar.FWD_SHUTDOWN_TIMEOUT_SECONDS, EnvironmentReader.seconds(0)),
                 reader.read(EnvVar.FWD_HANDSHAKE_TIMEOUT_SECONDS, EnvironmentReader.seconds(1)),
                 reader.read(EnvVar.FWD_IDLE_TIMEOUT_SECONDS, EnvironmentReader.seconds(1)),
+                Limits.read(reader),
                 reader.read(EnvVar.FWD_LOG_LEVEL, EnvironmentReader::logLevel),
                 reader.read(EnvVar.FWD_LOG_FORMAT, LogFormat::parse));
     }

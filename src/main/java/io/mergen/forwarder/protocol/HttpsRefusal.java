@@ -18,8 +18,18 @@ final class HttpsRefusal {
             case NO_SNI -> "421 Misdirected Request";
             case UNKNOWN_NAME -> "404 Not Found";
             case UNREACHABLE -> "502 Bad Gateway";
+            case OVERLOADED -> "503 Service Unavailable";
         };
-        byte[] body = (refusal.message() + "\n").getBytes(StandardCharsets.UTF_8);
+        return response(alloc, status, refusal.message());
+    }
+
+    /** What nginx also answers when plain HTTP reaches a TLS port, sent in the clear so the client can read it. */
+    static ByteBuf plainHttpOnTlsPort(ByteBufAllocator alloc) {
+        return response(alloc, "400 Bad Request", "this port speaks HTTPS: use https://");
+    }
+
+    private static ByteBuf response(ByteBufAllocator alloc, String status, String message) {
+        byte[] body = (message + "\n").getBytes(StandardCharsets.UTF_8);
         String head = "HTTP/1.1 " + status + "\r\n"
                 + "Content-Type: text/plain; charset=utf-8\r\n"
                 + "Content-Length: " + body.length + "\r\n"

@@ -23,6 +23,8 @@ final class PostgresMessages {
     static final String REJECTED_CONNECTION = "08004";
     /** SQLSTATE 08006 connection_failure. */
     static final String CONNECTION_FAILURE = "08006";
+    /** SQLSTATE 53300 too_many_connections. */
+    static final String TOO_MANY_CONNECTIONS = "53300";
     /** SQLSTATE 08P01 protocol_violation. */
     static final String PROTOCOL_VIOLATION = "08P01";
 
@@ -45,7 +47,11 @@ final class PostgresMessages {
     }
 
     static ByteBuf refusal(ByteBufAllocator alloc, Refusal refusal) {
-        String sqlState = refusal.reason() == Refusal.Reason.UNREACHABLE ? CONNECTION_FAILURE : REJECTED_CONNECTION;
+        String sqlState = switch (refusal.reason()) {
+            case NO_SNI, UNKNOWN_NAME -> REJECTED_CONNECTION;
+            case UNREACHABLE -> CONNECTION_FAILURE;
+            case OVERLOADED -> TOO_MANY_CONNECTIONS;
+        };
         return fatal(alloc, sqlState, refusal.message());
     }
 

@@ -13,6 +13,8 @@ public record Refusal(Reason reason, String message) {
         UNKNOWN_NAME,
         /** The VM exists but could not be dialed. */
         UNREACHABLE,
+        /** A connection limit was reached (FWD_MAX_CONNECTIONS, FWD_MAX_CONNECTIONS_PER_VM). */
+        OVERLOADED,
     }
 
     public Refusal {

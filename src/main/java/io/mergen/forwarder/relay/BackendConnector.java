@@ -39,20 +39,25 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(BackendConnector.class);
 
     private final ListenerContext listener;
+    /** This client's place among the handshakes in progress from its address; freed when the handshake ends. */
+    private final ConnectionLimits.Slot handshake;
     private final ArrayDeque<ByteBuf> early = new ArrayDeque<>();
     private Route route;
     /** The client finished sending before the guest answered; the relay must pass that on once it exists. */
     private boolean clientInputEnded;
 
-    BackendConnector(ListenerContext listener) {
+    BackendConnector(ListenerContext listener, ConnectionLimits.Slot handshake) {
         this.listener = listener;
+        this.handshake = handshake;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         if (listener.protocol() == ListenerProtocol.RAW) {
             Optional<VmRoute> first = listener.resolver().current().first();
-            if (first.isEmpty()) {
+            if (ConnectionFacts.of(ctx.channel()).isOverloaded()) {
+                fail(ctx, RouteFailure.overloaded());
+            } else if (first.isEmpty()) {
                 fail(ctx, RouteFailure.noVm());
             } else {
                 dial(ctx, first.get(), first.get().shortId());
@@ -76,6 +81,11 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
     }
 
     private void routeAfterHandshake(ChannelHandlerContext ctx) {
+        handshake.release();
+        if (ConnectionFacts.of(ctx.channel()).isOverloaded()) {
+            fail(ctx, RouteFailure.overloaded());
+            return;
+        }
         switch (route) {
             case Route.Found found -> dial(ctx, found.vm(), found.label());
             case null -> fail(ctx, RouteFailure.noSni());
@@ -99,6 +109,12 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
         ConnectionFacts facts = ConnectionFacts.of(client);
         InetSocketAddress target = new InetSocketAddress(vm.guestIp(), vm.guestPort(listener.spec().guestPort()));
         facts.vm(vm.id(), vm.netns(), target);
+        ConnectionLimits.Slot vmSlot = listener.limits().acquireVm(vm.id());
+        if (vmSlot == null) {
+            fail(ctx, RouteFailure.vmBusy(vmName));
+            return;
+        }
+        client.closeFuture().addListener(f -> vmSlot.release());
         client.config().setAutoRead(false);
 
         Future<Channel> dialed = listener.dialer().dial(
@@ -127,6 +143,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
         ArrayDeque<ByteBuf> held = new ArrayDeque<>(early);
         early.clear();
         Relay relay = new Relay(client, guest, facts);
+        guest.config().setWriteBufferWaterMark(listener.limits().waterMark());
         guest.pipeline().replace(GuestPlaceholder.class, "relay", new RelayHandler(relay, false));
         if (listener.protocol() == ListenerProtocol.POSTGRES) {
             guest.pipeline().addBefore("relay", "pg-keys", new BackendKeySniffer(listener.cancelKeys(),
@@ -152,6 +169,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
     }
 
     private void handshakeFailed(ChannelHandlerContext ctx, Throwable cause) {
+        handshake.release();
         Outcome outcome = cause instanceof SslHandshakeTimeoutException
                 ? Outcome.HANDSHAKE_TIMEOUT : Outcome.HANDSHAKE_FAILED;
         ConnectionFacts.of(ctx.channel()).end(outcome, String.valueOf(cause.getMessage()));
@@ -181,6 +199,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
+        handshake.release();
         // Anything still held belongs to a connection that will not be relayed.
         early.forEach(ReferenceCountUtil::release);
         early.clear();

@@ -26,6 +26,7 @@ public final class ConnectionFacts {
     private long bytesFromClient;
     private long bytesToClient;
     private Outcome outcome = Outcome.OPEN;
+    private boolean overloaded;
     private String detail;
 
     ConnectionFacts(String listener, SocketAddress remote) {
@@ -61,6 +62,15 @@ public final class ConnectionFacts {
             this.outcome = outcome;
             this.detail = detail;
         }
+    }
+
+    /** Accepted beyond FWD_MAX_CONNECTIONS: it gets the protocol's "overloaded" answer instead of a route. */
+    void overloaded() {
+        overloaded = true;
+    }
+
+    boolean isOverloaded() {
+        return overloaded;
     }
 
     void relaying() {

@@ -22,9 +22,9 @@ public final class ConnectionLog {
 
     public void finished(ConnectionFacts facts) {
         Outcome outcome = facts.outcome();
-        // A client that never finished its handshake is noise on an internet-facing port: keep it at debug.
+        // Scanners and broken clients are noise on an internet-facing port: keep them at debug.
         Level level = switch (outcome) {
-            case HANDSHAKE_FAILED, HANDSHAKE_TIMEOUT -> Level.DEBUG;
+            case HANDSHAKE_FAILED, HANDSHAKE_TIMEOUT, NOT_TLS, TOO_MANY_HANDSHAKES -> Level.DEBUG;
             default -> Level.INFO;
         };
         LoggingEventBuilder line = log.atLevel(level).setMessage("connection closed")

@@ -1,8 +1,11 @@
 package io.mergen.forwarder.relay;
 
+import io.mergen.forwarder.protocol.ListenerProtocol;
 import io.mergen.forwarder.protocol.PostgresOpening;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+
+import java.net.InetSocketAddress;
 
 /**
  * Builds the pipeline of a new client connection: {@code sni -> connector} on TLS listeners (the SNI stage
@@ -32,12 +35,25 @@ public final class ForwarderInitializer extends ChannelInitializer<Channel> {
         ch.attr(ConnectionFacts.KEY).set(facts);
         connections.add(ch);
         ch.closeFuture().addListener(f -> connectionLog.finished(facts));
+        if (listener.limits().overGlobalLimit(connections.count())) {
+            facts.overloaded();
+        }
+        ConnectionLimits.Slot handshake = ConnectionLimits.Slot.UNLIMITED;
+        if (listener.protocol() != ListenerProtocol.RAW) {
+            handshake = listener.limits().acquireHandshake(((InetSocketAddress) ch.remoteAddress()).getAddress());
+            if (handshake == null) {
+                // A flood from one address: drop it before it costs a handshake.
+                facts.end(Outcome.TOO_MANY_HANDSHAKES, "more than FWD_MAX_HANDSHAKES_PER_CLIENT handshakes in progress");
+                ch.close();
+                return;
+            }
+        }
         switch (listener.protocol()) {
             case RAW -> { }
             case POSTGRES -> ch.pipeline().addLast("pg-opening", new PostgresOpening(
                     () -> new ServerNameRouter(listener), cancels, postgresHint, listener.handshakeTimeout()));
             default -> ch.pipeline().addLast("sni", new ServerNameRouter(listener));
         }
-        ch.pipeline().addLast("connector", new BackendConnector(listener));
+        ch.pipeline().addLast("connector", new BackendConnector(listener, handshake));
     }
 }

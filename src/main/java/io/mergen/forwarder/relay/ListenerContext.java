@@ -19,6 +19,7 @@ import static java.util.Objects.requireNonNull;
  * @param tls the current server TLS context; a supplier so a reloaded certificate applies to new handshakes
  *            (null for raw listeners)
  * @param cancelKeys Postgres cancel keys of all connections, shared by every Postgres listener
+ * @param limits the connection limits, shared by every listener
  */
 public record ListenerContext(
         ListenerSpec spec,
@@ -29,7 +30,8 @@ public record ListenerContext(
         Duration dialTimeout,
         Duration handshakeTimeout,
         Duration idleTimeout,
-        CancelKeys cancelKeys) {
+        CancelKeys cancelKeys,
+        ConnectionLimits limits) {
 
     public ListenerContext {
         requireNonNull(spec, "spec");
@@ -40,6 +42,7 @@ public record ListenerContext(
         requireNonNull(handshakeTimeout, "handshakeTimeout");
         requireNonNull(idleTimeout, "idleTimeout");
         requireNonNull(cancelKeys, "cancelKeys");
+        requireNonNull(limits, "limits");
         if (ListenerProtocol.of(spec) != ListenerProtocol.RAW) {
             requireNonNull(tls, "tls");
         }

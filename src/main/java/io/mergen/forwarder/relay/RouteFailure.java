@@ -30,6 +30,16 @@ record RouteFailure(Outcome outcome, Refusal refusal) {
                 "VM " + vmName + " is not reachable: " + reason));
     }
 
+    static RouteFailure overloaded() {
+        return new RouteFailure(Outcome.OVERLOADED, new Refusal(Refusal.Reason.OVERLOADED,
+                "too many connections to this host (FWD_MAX_CONNECTIONS); try again later"));
+    }
+
+    static RouteFailure vmBusy(String vmName) {
+        return new RouteFailure(Outcome.OVERLOADED, new Refusal(Refusal.Reason.OVERLOADED,
+                "too many connections to VM " + vmName + " (FWD_MAX_CONNECTIONS_PER_VM); try again later"));
+    }
+
     String message() {
         return refusal().message();
     }

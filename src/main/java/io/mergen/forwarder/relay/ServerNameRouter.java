@@ -1,12 +1,17 @@
 package io.mergen.forwarder.relay;
 
+import io.mergen.forwarder.protocol.NotTls;
 import io.mergen.forwarder.protocol.TlsAlert;
 import io.mergen.forwarder.resolver.Route;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.AbstractSniHandler;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
+
+import java.util.List;
+import java.util.Optional;
 
 /**
  * Reads the server name from the ClientHello, routes it, and steps aside for the TLS handshake.
@@ -27,6 +32,28 @@ final class ServerNameRouter extends AbstractSniHandler<Route> {
     }
 
     @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        if (NotTls.isNotTls(in)) {
+            rejectNotTls(ctx, in);
+            return;
+        }
+        super.decode(ctx, in, out);
+    }
+
+    /** Plain HTTP, an SSH banner or noise where a ClientHello belongs: say so in the log, and in HTTP if it was HTTP. */
+    private void rejectNotTls(ChannelHandlerContext ctx, ByteBuf in) {
+        ConnectionFacts.of(ctx.channel()).end(Outcome.NOT_TLS, NotTls.describe(in));
+        Optional<ByteBuf> reply = NotTls.reply(listener.protocol(), in, ctx.alloc());
+        in.skipBytes(in.readableBytes());
+        ctx.channel().config().setAutoRead(false);
+        if (reply.isPresent()) {
+            ctx.writeAndFlush(reply.get()).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            ctx.close();
+        }
+    }
+
+    @Override
     protected Future<Route> lookup(ChannelHandlerContext ctx, String hostname) {
         ConnectionFacts.of(ctx.channel()).serverName(hostname);
         return ctx.executor().newSucceededFuture(listener.resolver().route(hostname));
@@ -35,9 +62,15 @@ final class ServerNameRouter extends AbstractSniHandler<Route> {
     @Override
     protected void onLookupComplete(ChannelHandlerContext ctx, String hostname, Future<Route> future) {
         Route route = future.getNow();
-        if (listener.protocol().refusesBeforeHandshake() && !(route instanceof Route.Found)) {
-            refuse(ctx, route);
-            return;
+        if (listener.protocol().refusesBeforeHandshake()) {
+            if (ConnectionFacts.of(ctx.channel()).isOverloaded()) {
+                refuse(ctx, RouteFailure.overloaded(), TlsAlert.INTERNAL_ERROR);
+                return;
+            }
+            if (!(route instanceof Route.Found)) {
+                refuse(ctx, BackendConnector.failureOf(route, listener), TlsAlert.UNRECOGNIZED_NAME);
+                return;
+            }
         }
         SslHandler tls = listener.tls().get().newHandler(ctx.alloc());
         tls.setHandshakeTimeoutMillis(listener.handshakeTimeout().toMillis());
@@ -46,10 +79,8 @@ final class ServerNameRouter extends AbstractSniHandler<Route> {
         ctx.pipeline().fireUserEventTriggered(new RouteDecided(route));
     }
 
-    private void refuse(ChannelHandlerContext ctx, Route route) {
-        RouteFailure failure = BackendConnector.failureOf(route, listener);
+    private void refuse(ChannelHandlerContext ctx, RouteFailure failure, int alert) {
         ConnectionFacts.of(ctx.channel()).end(failure.outcome(), failure.message());
-        ctx.writeAndFlush(TlsAlert.fatal(ctx.alloc(), TlsAlert.UNRECOGNIZED_NAME))
-                .addListener(ChannelFutureListener.CLOSE);
+        ctx.writeAndFlush(TlsAlert.fatal(ctx.alloc(), alert)).addListener(ChannelFutureListener.CLOSE);
     }
 }

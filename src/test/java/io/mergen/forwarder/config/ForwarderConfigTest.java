@@ -26,7 +26,9 @@ class ForwarderConfigTest {
             "FWD_LISTENERS", "FWD_ALLOWED_GUEST_PORTS", "FWD_DOMAIN_PREFIX", "FWD_DOMAIN_SUFFIX",
             "FWD_CONFIG_ROOT", "FWD_NETNS_ROOT", "FWD_TLS_CERT_FILE", "FWD_TLS_KEY_FILE",
             "FWD_DIAL_TIMEOUT_SECONDS", "FWD_RESOLVER_CACHE_TTL_SECONDS", "FWD_SHUTDOWN_TIMEOUT_SECONDS",
-            "FWD_HANDSHAKE_TIMEOUT_SECONDS", "FWD_IDLE_TIMEOUT_SECONDS", "FWD_LOG_LEVEL", "FWD_LOG_FORMAT");
+            "FWD_HANDSHAKE_TIMEOUT_SECONDS", "FWD_IDLE_TIMEOUT_SECONDS", "FWD_MAX_CONNECTIONS",
+            "FWD_MAX_CONNECTIONS_PER_VM", "FWD_MAX_HANDSHAKES_PER_CLIENT", "FWD_CONNECTION_BUFFER_BYTES",
+            "FWD_LOG_LEVEL", "FWD_LOG_FORMAT");
 
     private static final String DEFAULT_LISTENERS = ":443=443,:2022=22,:5432=5432,:6379=6379,:9092=9092";
 
@@ -48,6 +50,7 @@ class ForwarderConfigTest {
             Duration.ofSeconds(15),
             Duration.ofSeconds(10),
             Duration.ofSeconds(3600),
+            new Limits(0, 0, 100, 65536),
             "debug",
             LogFormat.CONSOLE);
 
@@ -91,6 +94,10 @@ class ForwarderConfigTest {
                 Map.entry("FWD_SHUTDOWN_TIMEOUT_SECONDS", "0"),
                 Map.entry("FWD_HANDSHAKE_TIMEOUT_SECONDS", "3"),
                 Map.entry("FWD_IDLE_TIMEOUT_SECONDS", "60"),
+                Map.entry("FWD_MAX_CONNECTIONS", "10000"),
+                Map.entry("FWD_MAX_CONNECTIONS_PER_VM", "500"),
+                Map.entry("FWD_MAX_HANDSHAKES_PER_CLIENT", "0"),
+                Map.entry("FWD_CONNECTION_BUFFER_BYTES", "131072"),
                 Map.entry("FWD_LOG_LEVEL", "Warning"),
                 Map.entry("FWD_LOG_FORMAT", "JSON"));
 
@@ -108,6 +115,7 @@ class ForwarderConfigTest {
         assertThat(config.dialTimeout()).isEqualTo(Duration.ofSeconds(2));
         assertThat(config.resolverCacheTtl()).isEqualTo(Duration.ZERO);
         assertThat(config.shutdownTimeout()).isEqualTo(Duration.ZERO);
+        assertThat(config.limits()).isEqualTo(new Limits(10000, 500, 0, 131072));
         assertThat(config.handshakeTimeout()).isEqualTo(Duration.ofSeconds(3));
         assertThat(config.idleTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(config.logLevel()).isEqualTo("warn");
@@ -221,6 +229,14 @@ class ForwarderConfigTest {
         for (String variable : List.of("FWD_RESOLVER_CACHE_TTL_SECONDS", "FWD_SHUTDOWN_TIMEOUT_SECONDS")) {
             rows.addAll(badSeconds(variable, "0"));
         }
+        for (String variable : List.of("FWD_MAX_CONNECTIONS", "FWD_MAX_CONNECTIONS_PER_VM",
+                "FWD_MAX_HANDSHAKES_PER_CLIENT")) {
+            rows.add(bad(variable, "-5", "negative (expected: 0..2147483647)"));
+            rows.add(bad(variable, "lots", "not a plain decimal integer (expected: 0..2147483647)"));
+            rows.add(bad(variable, "2147483648", "too large (expected: 0..2147483647)"));
+        }
+        rows.add(bad("FWD_CONNECTION_BUFFER_BYTES", "512", "too small (expected: 1024..67108864)"));
+        rows.add(bad("FWD_CONNECTION_BUFFER_BYTES", "64k", "not a plain decimal integer (expected: 1024..67108864)"));
         return rows.stream();
     }
 
@@ -296,7 +312,8 @@ class ForwarderConfigTest {
         ForwarderConfig config = new ForwarderConfig(listeners, DEFAULTS.allowedGuestPorts(), DEFAULTS.domain(),
                 DEFAULTS.configRoot(), DEFAULTS.netnsRoots(), DEFAULTS.tlsCertFile(), DEFAULTS.tlsKeyFile(),
                 DEFAULTS.dialTimeout(), DEFAULTS.resolverCacheTtl(), DEFAULTS.shutdownTimeout(),
-                DEFAULTS.handshakeTimeout(), DEFAULTS.idleTimeout(), DEFAULTS.logLevel(), DEFAULTS.logFormat());
+                DEFAULTS.handshakeTimeout(), DEFAULTS.idleTimeout(), DEFAULTS.limits(), DEFAULTS.logLevel(),
+                DEFAULTS.logFormat());
         listeners.clear();
 
         assertThat(config.listeners()).hasSize(5);

@@ -123,10 +123,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
             if (f.isSuccess()) {
                 connected(ctx, (Channel) f.getNow(), vm);
             } else {
-                log.atInfo().setMessage("dial failed")
-                        .addKeyValue("vmID", vm.id()).addKeyValue("netns", vm.netns())
-                        .addKeyValue("targetAddr", ConnectionLog.address(target)).addKeyValue("reason", reasonOf(f.cause()))
-                        .log();
+                // The connection's log line carries the reason, with the VM, namespace and target.
                 fail(ctx, RouteFailure.dialFailed(vmName, reasonOf(f.cause())));
             }
         });

@@ -34,7 +34,9 @@ public final class ForwarderInitializer extends ChannelInitializer<Channel> {
         ConnectionFacts facts = new ConnectionFacts(listener.spec().text(), ch.remoteAddress());
         ch.attr(ConnectionFacts.KEY).set(facts);
         connections.add(ch);
-        ch.closeFuture().addListener(f -> connectionLog.finished(facts));
+        // Logged in a task of its own: SslHandler closes the channel before it fires the exception that
+        // explains why, and the line should carry that reason.
+        ch.closeFuture().addListener(f -> ch.eventLoop().execute(() -> connectionLog.finished(facts)));
         if (listener.limits().overGlobalLimit(connections.count())) {
             facts.overloaded();
         }

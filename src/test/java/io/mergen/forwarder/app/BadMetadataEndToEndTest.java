@@ -148,8 +148,8 @@ class BadMetadataEndToEndTest {
      * A FIFO is the nastiest thing a netns entry can be: {@code open(O_RDONLY)} on it waits for a writer. The dial
      * opens the entry on the event loop, so this must not hold that loop (and the connections on it) hostage.
      *
-     * <p>KNOWN BUG (fails): NetworkNamespaces opens the entry with {@code O_RDONLY | O_CLOEXEC} on the event loop,
-     * which blocks until a writer appears; every connection on that loop, and new ones assigned to it, stall.
+     * <p>The entry is opened on an event loop: without {@code O_NONBLOCK} open() would wait for a writer and stall
+     * every connection on that loop.
      */
     @Test
     void netnsThatIsAFifoIsRefusedWithoutStallingOtherConnections() throws Exception {

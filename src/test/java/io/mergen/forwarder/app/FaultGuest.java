@@ -59,6 +59,22 @@ final class FaultGuest implements AutoCloseable {
         return namespace.exec(command);
     }
 
+    /**
+     * Sets a network sysctl of this namespace only ({@code net.ipv4.tcp_rmem}); /proc/sys/net shows the namespace
+     * of the process that opens it. Fails unless the value reads back as written.
+     */
+    void sysctl(String key, String value) {
+        if (!key.matches("net(\\.[a-z0-9_]+)+") || !value.matches("[0-9 ]+")) {
+            throw new IllegalArgumentException("sysctl: " + key + "=" + value + " (expected: net.*, numbers)");
+        }
+        String file = "/proc/sys/" + key.replace('.', '/');
+        exec("sh", "-c", "echo '" + value + "' > " + file);
+        String now = exec("cat", file).strip();
+        if (!List.of(now.split("\\s+")).equals(List.of(value.split(" +")))) {
+            throw new IllegalStateException(key + " in " + netns() + " reads " + now + " after writing " + value);
+        }
+    }
+
     /** A server socket on the guest address that nobody accepts from unless the test says so. */
     ServerSocketChannel listen(int port, int backlog) {
         ServerSocketChannel server = namespace.listen(port, backlog);

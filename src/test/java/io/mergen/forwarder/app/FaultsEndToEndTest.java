@@ -19,6 +19,7 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.Socket;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -53,7 +54,8 @@ class FaultsEndToEndTest {
     private static final int STEADY_MIB = 32;
     private static final String STEADY_PATH = "/files/steady.bin";
     private static final String[] NAMES = {"*.localhost", "steady.localhost", "refuses.localhost",
-            "silent.localhost", "resets.localhost", "doomed.localhost", "closes.localhost"};
+            "silent.localhost", "resets.localhost", "doomed.localhost", "closes.localhost",
+            "halfclose.localhost"};
 
     @TempDir
     static Path work;
@@ -159,13 +161,8 @@ class FaultsEndToEndTest {
         CountDownLatch reset = new CountDownLatch(1);
         FaultGuest guest = track(FaultGuest.create("resets", GUEST_IP));
         guest.serve(443, connection -> {
-            String request = readRequestHead(connection.getInputStream());
+            readRequestHead(connection.getInputStream());
             OutputStream out = connection.getOutputStream();
-            if (request.startsWith("GET /probe ")) {
-                out.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
-                        .getBytes(StandardCharsets.US_ASCII));
-                return;
-            }
             out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + 4 * half + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.write(new byte[half]);
             out.flush();
@@ -174,7 +171,7 @@ class FaultsEndToEndTest {
         });
         guest.writeMeta(configRoot, "2026-02-01T00:00:00Z");
         cleanups.add(() -> deleteTree(configRoot.resolve(guest.id())));
-        assertThat(firstRouted("resets.localhost", "/probe").response().status()).isEqualTo(200);
+        awaitRouted("resets");
         SteadyDownload other = startSteady();
 
         Path body = work.resolve("reset-body.bin");
@@ -200,11 +197,12 @@ class FaultsEndToEndTest {
     /*
      * Known failure (forwarder bug, see the report): Netty 4.2.18's epoll registration removes the socket from epoll
      * when its interest set becomes empty (reads paused, EPOLLRDHUP consumed) but keeps it marked as added; the
-     * next setAutoRead(true) then fails with "epoll_ctl(..) failed with error(-2): No such file or directory", the
-     * channel is closed and what the guest sent before its FIN is lost.
+     * next setAutoRead(true) then fails with "epoll_ctl(..) failed with error(-2): No such file or directory" and
+     * the relay is aborted, logged as guest_error with that reason. (Every byte still arrived in our runs: the
+     * rest of the stream had been read on EPOLLRDHUP; the abort drops whatever would still be queued.)
      */
     @Test
-    void guestFinArrivingWhileTheClientIsNotReadingLosesNoBytes() throws Exception {
+    void guestFinArrivingWhileTheClientIsNotReadingEndsAsOkWithEveryByte() throws Exception {
         byte[] response = new byte[4 << 20];
         new Random(7).nextBytes(response);
         String head = "HTTP/1.1 200 OK\r\nContent-Length: " + response.length + "\r\nConnection: close\r\n\r\n";
@@ -212,7 +210,7 @@ class FaultsEndToEndTest {
         FaultGuest guest = track(FaultGuest.create("closes", GUEST_IP));
         // Our socket toward this guest lives in its namespace: a 4 MiB receive buffer there takes the whole tail
         // of the response and the FIN while the client reads nothing, so the FIN arrives with reads paused.
-        guest.exec("sysctl", "-q", "-w", "net.ipv4.tcp_rmem=4096 4194304 4194304");
+        guest.sysctl("net.ipv4.tcp_rmem", "4096 4194304 4194304");
         guest.serve(443, connection -> {
             readRequestHead(connection.getInputStream());
             OutputStream out = connection.getOutputStream();
@@ -244,42 +242,80 @@ class FaultsEndToEndTest {
 
     /*
      * Known failure, same cause as above on the client's side: the client's FIN arrives while the dial is in flight
-     * (reads paused), so connected() fails to resume reading, and the request is never relayed.
+     * (reads paused), so resuming reads once the guest answers fails, the client is closed, the answer never comes.
      */
     @Test
-    void clientThatHalfClosesBeforeTheGuestAcceptsStillGetsItsAnswer() throws Exception {
-        int slowPort = TestPorts.free();
-        track(TestForwarder.start(configRoot, certs, Map.of(
-                "FWD_LISTENERS", "127.0.0.1:" + slowPort + "=443", "FWD_DIAL_TIMEOUT_SECONDS", "5")));
+    void rawClientThatHalfClosesBeforeTheGuestAcceptsStillGetsItsAnswer() throws Exception {
         FaultGuest guest = track(FaultGuest.create("late", GUEST_IP));
-        ServerSocketChannel server = guest.listen(443, 1);
-        // A full accept queue drops our SYN; the kernel retries it after a second, when there is room again.
-        guest.connectFromInside(443).close();
-        guest.connectFromInside(443).close();
-        guest.writeMeta(configRoot, "2026-02-01T00:00:00Z");
-        cleanups.add(() -> deleteTree(configRoot.resolve(guest.id())));
-        awaitRouted("late");
+        ServerSocketChannel server = guest.listen(22, 1);
+        // A full accept queue drops our SYN; the kernel sends it again after a second, when there is room.
+        guest.connectFromInside(22).close();
+        guest.connectFromInside(22).close();
+        Path lateRoot = Files.createDirectories(work.resolve("late.d"));
+        guest.writeMeta(lateRoot, "2026-02-01T00:00:00Z");
+        int rawPort = TestPorts.free();
+        track(TestForwarder.start(lateRoot, certs, Map.of(
+                "FWD_LISTENERS", "127.0.0.1:" + rawPort + "=22", "FWD_DIAL_TIMEOUT_SECONDS", "5")));
 
-        SSLSocket client = track(tlsClient(slowPort, "late.localhost", 0));
-        byte[] request = "GET /late HTTP/1.0\r\nHost: late\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-        client.getOutputStream().write(request);
-        client.getOutputStream().flush();
-        client.shutdownOutput(); // close_notify and FIN: the request is complete, as `nc -N` or HTTP/1.0 clients do
-        guest.serve(server, connection -> {
-            long length = connection.getInputStream().transferTo(OutputStream.nullOutputStream());
-            if (length > 0) {
-                connection.getOutputStream().write(("HTTP/1.0 200 OK\r\n\r\nreceived " + length)
-                        .getBytes(StandardCharsets.US_ASCII));
-            }
-        });
-        String answer = new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+        try (Socket client = new Socket()) {
+            client.connect(new InetSocketAddress("127.0.0.1", rawPort), 5_000);
+            client.setSoTimeout(30_000);
+            // Our dial from inside the guest's namespace is under way, its SYN dropped.
+            await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> !guest.exec("ss", "-Htn", "state", "syn-sent").isBlank());
+            client.getOutputStream().write("stats\n".getBytes(StandardCharsets.US_ASCII));
+            client.shutdownOutput(); // the request is complete, as `printf 'stats\n' | nc -N` sends it
+            guest.serve(server, answerAfterEndOfRequest());
+            String answer = new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
 
-        AccessLog.Line line = accessLog.awaitLine("the half-closed request's line",
-                l -> "late.localhost".equals(l.serverName()) && l.listener().contains(":" + slowPort + "="));
-        assertThat(answer).as("access log: " + line).isEqualTo("HTTP/1.0 200 OK\r\n\r\nreceived " + request.length);
-        assertThat(line.outcome()).isEqualTo("ok");
+            AccessLog.Line line = accessLog.awaitLine("the half-closed request's line",
+                    l -> l.listener().contains(":" + rawPort + "="));
+            assertThat(answer).as("access log: " + line).isEqualTo("received 6");
+            assertThat(line.outcome()).isEqualTo("ok");
+        }
     }
 
+    /*
+     * Known failure (forwarder bug, see the report): TLS 1.3 lets a client close its sending side with close_notify
+     * and go on reading (RFC 8446 section 6.1), but once the forwarder has read the client's close_notify the answer
+     * never reaches the client: either writing it fails with "SSLEngine closed already" (outcome client_error) or the
+     * client side is closed before the guest answers (outcome ok, bytesOut 0).
+     */
+    @Test
+    void tlsClientThatHalfClosesAfterItsRequestStillGetsTheAnswer() throws Exception {
+        FaultGuest guest = track(FaultGuest.create("halfclose", GUEST_IP));
+        guest.serve(443, answerAfterEndOfRequest());
+        guest.writeMeta(configRoot, "2026-02-01T00:00:00Z");
+        cleanups.add(() -> deleteTree(configRoot.resolve(guest.id())));
+        awaitRouted("halfclose");
+
+        try (SSLSocket client = tlsClient(port, "halfclose.localhost", 0)) {
+            client.getOutputStream().write("stats\n".getBytes(StandardCharsets.US_ASCII));
+            client.getOutputStream().flush();
+            client.shutdownOutput(); // TLS 1.3 close_notify, then FIN: this side is done, the answer may follow
+            String answer = new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+
+            AccessLog.Line line = accessLog.awaitLine("the half-closed request's line",
+                    l -> "halfclose.localhost".equals(l.serverName()));
+            assertThat(answer).as("access log: " + line).isEqualTo("received 6");
+            assertThat(line.outcome()).isEqualTo("ok");
+        }
+    }
+
+    /** A guest that reads the request to its end (the client's half-close) and only then answers. */
+    private static FaultGuest.Conversation answerAfterEndOfRequest() {
+        return connection -> {
+            long length = connection.getInputStream().transferTo(OutputStream.nullOutputStream());
+            if (length > 0) {
+                connection.getOutputStream().write(("received " + length).getBytes(StandardCharsets.US_ASCII));
+            }
+        };
+    }
+
+    /*
+     * Fails now and then with the known epoll failure described above: when the guest's FIN arrives while reads
+     * from it are paused, the line says guest_error "epoll_ctl(..) failed ..." instead of ok.
+     */
     @Test
     void namespaceDeletedMidTransferKeepsTheOpenSocketUntilTheGuestDiesAndNewConnectionsGet502() throws Exception {
         GuestVm vm = track(GuestVm.start(work, "doomed", GUEST_IP, files));

@@ -182,7 +182,8 @@ class LimitsEndToEndTest {
         FaultGuest guest = track(FaultGuest.create("sink", GUEST_IP));
         // Kernel buffers on the guest's side stay small and fixed (our socket toward the guest lives in its
         // namespace), so what the guest manages to write measures the forwarder's own buffering.
-        guest.exec("sysctl", "-q", "-w", "net.ipv4.tcp_rmem=4096 65536 65536", "net.ipv4.tcp_wmem=4096 65536 65536");
+        guest.sysctl("net.ipv4.tcp_rmem", "4096 65536 65536");
+        guest.sysctl("net.ipv4.tcp_wmem", "4096 65536 65536");
         long total = 96L << 20;
         AtomicLong written = new AtomicLong();
         AtomicLong lastWriteNanos = new AtomicLong();

@@ -351,6 +351,7 @@ class FaultsEndToEndTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"the config root", "the VM's folder"})
     void metadataRemovedAndRecreatedTakesTheRouteAwayThenBack(String what) throws Exception {
+        accessLog.clear();
         SteadyDownload other = startSteady();
         Path removed = what.equals("the config root") ? configRoot : configRoot.resolve(steady.id());
 
@@ -381,7 +382,7 @@ class FaultsEndToEndTest {
         Path certFile = Files.copy(certs.certFile(), pki.resolve("cert.pem"));
         Path keyFile = Files.copy(certs.keyFile(), pki.resolve("key.pem"));
         int livePort = TestPorts.free();
-        TestForwarder live = track(TestForwarder.start(configRoot,
+        track(TestForwarder.start(configRoot,
                 new TestCertificates.Issued(certFile, keyFile, certs.caFile()),
                 Map.of("FWD_LISTENERS", "127.0.0.1:" + livePort + "=443")));
         X509Certificate loaded = leafOf(Files.readAllBytes(certFile));
@@ -395,8 +396,7 @@ class FaultsEndToEndTest {
         assertThat(leafOf(Files.readAllBytes(certFile))).isNotEqualTo(loaded);
 
         open.awaitProgress(1 << 20);
-        Curl live1 = new Curl(certs.caFile(), livePort);
-        Curl.Response oldCa = live1.get("steady.localhost", "/whoami");
+        Curl.Response oldCa = new Curl(certs.caFile(), livePort).get("steady.localhost", "/whoami");
         assertThat(oldCa.status()).as(oldCa.stderr()).isEqualTo(200);
         assertThat(oldCa.body()).isEqualTo(steady.whoami());
         assertThat(servedLeaf(livePort, "steady.localhost")).isEqualTo(loaded);

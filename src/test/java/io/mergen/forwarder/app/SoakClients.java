@@ -12,6 +12,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -40,8 +41,17 @@ final class SoakClients {
 
     /** A connected, handshaken socket; {@code serverName} null sends no SNI (the JDK sends none for an IP literal). */
     static SSLSocket connect(SSLContext context, int port, String serverName) throws IOException {
-        SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket("127.0.0.1", port);
+        return connect(context, port, serverName, 0);
+    }
+
+    /** Like {@link #connect(SSLContext, int, String)}, with a receive buffer of that size when it is not 0. */
+    static SSLSocket connect(SSLContext context, int port, String serverName, int receiveBuffer) throws IOException {
+        SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket();
         try {
+            if (receiveBuffer > 0) {
+                socket.setReceiveBufferSize(receiveBuffer); // before connect, so the window is sized from the start
+            }
+            socket.connect(new InetSocketAddress("127.0.0.1", port), TIMEOUT_MILLIS);
             SSLParameters parameters = socket.getSSLParameters();
             parameters.setServerNames(serverName == null ? List.of() : List.of(new SNIHostName(serverName)));
             socket.setSSLParameters(parameters);

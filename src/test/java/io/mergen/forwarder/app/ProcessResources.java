@@ -33,6 +33,18 @@ final class ProcessResources {
         }
     }
 
+    /** Descriptors, live threads and heap after GC at one moment. */
+    record Snapshot(Fds fds, int threads, long heap) {
+        static Snapshot take() {
+            return new Snapshot(ProcessResources.fds(), ProcessResources.threads(), heapAfterGc());
+        }
+
+        @Override
+        public String toString() {
+            return "fds " + fds + ", threads " + threads + ", heap after GC " + mib(heap);
+        }
+    }
+
     static Fds fds() {
         List<Path> entries;
         try (Stream<Path> listing = Files.list(FDS)) {
@@ -66,8 +78,14 @@ final class ProcessResources {
         return bracket > 0 ? target.substring(0, bracket) : "file";
     }
 
+    /**
+     * Live platform threads, except the JDK's "process reaper" threads: those wait for the {@code ip} and
+     * {@code nginx} commands the tests run and idle on for a minute afterwards, they are the test's, not the
+     * forwarder's.
+     */
     static int threads() {
-        return ManagementFactory.getThreadMXBean().getThreadCount();
+        return (int) Thread.getAllStackTraces().keySet().stream()
+                .filter(thread -> !thread.getName().startsWith("process reaper")).count();
     }
 
     /** Heap in use right after a full collection (System.gc() is a full GC with G1 unless disabled). */

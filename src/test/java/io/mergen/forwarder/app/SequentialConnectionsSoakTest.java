@@ -7,7 +7,6 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import java.io.IOException;
 import java.net.Socket;
@@ -15,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumMap;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
 
@@ -46,9 +44,7 @@ class SequentialConnectionsSoakTest {
     private static UnreachableRange route;
     private static GuestVm vm;
     private static Forwarder forwarder;
-    /** One client context per server name: the JDK resumes a cached session with that session's SNI, not the new one. */
-    private static final Map<String, SSLContext> clients = new HashMap<>();
-    private static TestCertificates.Issued certs;
+    private static SoakClients.PerServerName clients;
     private static byte[] clientHello;
     private static int port;
 
@@ -69,10 +65,11 @@ class SequentialConnectionsSoakTest {
                 {"id": "%s", "createdAt": "2026-01-02T00:00:00Z", "guestIP": "%s", "netns": "%s",
                  "tags": {"app": "down"}, "httpPort": 81}
                 """.formatted(downId, GUEST_IP, vm.netns()));
-        certs = TestCertificates.issue(Files.createDirectories(work.resolve("pki")),
+        TestCertificates.Issued certs = TestCertificates.issue(Files.createDirectories(work.resolve("pki")),
                 "*.localhost", "app1.localhost", "app9.localhost", "down.localhost");
         port = TestPorts.free();
         forwarder = SoakForwarders.inNamespaces(configRoot, certs, Map.of("FWD_LISTENERS", "127.0.0.1:" + port + "=443"));
+        clients = new SoakClients.PerServerName(certs.caFile());
         clientHello = SoakClients.clientHello(SoakClients.context(certs.caFile()), "app1.localhost");
     }
 
@@ -93,7 +90,7 @@ class SequentialConnectionsSoakTest {
     void descriptorsThreadsAndHeapReturnToTheirBaseline() throws Exception {
         try (QuietLogs quiet = QuietLogs.start()) {
             run(WARM_UP);
-            Snapshot before = settle();
+            ProcessResources.Snapshot before = settle();
             Map<Kind, Integer> done = run(CONNECTIONS);
             await().atMost(Duration.ofSeconds(30)).until(() -> forwarder.activeConnections() == 0);
             // The forwarder closes its sockets asynchronously; give the loops a moment to catch up.
@@ -106,7 +103,7 @@ class SequentialConnectionsSoakTest {
             await().atMost(Duration.ofSeconds(30)).pollInSameThread().pollInterval(Duration.ofSeconds(1))
                     .untilAsserted(() -> assertThat(ProcessResources.heapAfterGc()).as("heap after GC, baseline %s",
                             ProcessResources.mib(before.heap())).isLessThanOrEqualTo(before.heap() + HEAP_TOLERANCE));
-            Snapshot after = Snapshot.take();
+            ProcessResources.Snapshot after = ProcessResources.Snapshot.take();
             System.out.printf("soak[%s] %d sequential connections %s: fds %s -> %s, threads %d -> %d, heap after GC %s -> %s%n",
                     Soak.mode(), CONNECTIONS, done, before.fds(), after.fds(), before.threads(), after.threads(),
                     ProcessResources.mib(before.heap()), ProcessResources.mib(after.heap()));
@@ -116,15 +113,9 @@ class SequentialConnectionsSoakTest {
         }
     }
 
-    private record Snapshot(ProcessResources.Fds fds, int threads, long heap) {
-        static Snapshot take() {
-            return new Snapshot(ProcessResources.fds(), ProcessResources.threads(), ProcessResources.heapAfterGc());
-        }
-    }
-
-    private static Snapshot settle() {
+    private static ProcessResources.Snapshot settle() {
         await().atMost(Duration.ofSeconds(30)).pollInSameThread().until(() -> forwarder.activeConnections() == 0);
-        return Snapshot.take();
+        return ProcessResources.Snapshot.take();
     }
 
     /** Makes {@code count} connections, the kinds in turn, each checked for the answer its kind must get. */
@@ -158,8 +149,7 @@ class SequentialConnectionsSoakTest {
     }
 
     private static SoakClients.Response get(String serverName) throws IOException {
-        SSLContext client = clients.computeIfAbsent(String.valueOf(serverName), name -> SoakClients.context(certs.caFile()));
-        try (SSLSocket socket = SoakClients.connect(client, port, serverName)) {
+        try (SSLSocket socket = clients.connect(port, serverName)) {
             return SoakClients.get(socket, serverName == null ? "127.0.0.1" : serverName, "/whoami");
         }
     }

@@ -19,6 +19,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** JDK TLS clients for the soak tests: sockets with or without SNI, one HTTP/1.1 request, a bare ClientHello. */
 final class SoakClients {
@@ -30,13 +32,30 @@ final class SoakClients {
     /**
      * A client context trusting the test CA, with a one-entry session cache: the JDK's default cache keeps
      * up to 20,480 sessions for a day, which would show as heap growth that is the client's, not the forwarder's.
-     * Use one context per server name: the JDK resumes a cached session with that session's server name even
-     * when the new socket asks for another.
+     * Use one context per server name ({@link PerServerName}): the JDK caches sessions by host and port
+     * (127.0.0.1 and the forwarder's port here) and resumes one with that session's SNI, not the one the new
+     * socket asks for (sun.security.ssl.ServerNameExtension), so another VM would be reached.
      */
     static SSLContext context(Path caFile) {
         SSLContext context = TestCertificates.trustingClient(caFile);
         context.getClientSessionContext().setSessionCacheSize(1);
         return context;
+    }
+
+    /** One client context per server name, made on first use; safe for concurrent clients. */
+    static final class PerServerName {
+        private final Path caFile;
+        private final Map<String, SSLContext> contexts = new ConcurrentHashMap<>();
+
+        PerServerName(Path caFile) {
+            this.caFile = caFile;
+        }
+
+        /** Connects to the forwarder on {@code port} with SNI {@code serverName} (null: none). */
+        SSLSocket connect(int port, String serverName) throws IOException {
+            SSLContext context = contexts.computeIfAbsent(String.valueOf(serverName), name -> context(caFile));
+            return SoakClients.connect(context, port, serverName);
+        }
     }
 
     /** A connected, handshaken socket; {@code serverName} null sends no SNI (the JDK sends none for an IP literal). */

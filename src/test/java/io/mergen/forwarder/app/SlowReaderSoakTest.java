@@ -124,6 +124,8 @@ class SlowReaderSoakTest {
                     });
             read += copy(in, digest, Long.MAX_VALUE);
         }
+        // Its access log line first, so it does not land in the middle of ours.
+        await().atMost(Duration.ofSeconds(10)).until(() -> forwarder.activeConnections() == 0);
         System.out.printf(Locale.ROOT, "soak[%s] slow reader, %d MiB, paused %ds at half: idle %s; peak of %d samples "
                         + "during the pause %s (%s above idle, bound %s)%n",
                 Soak.mode(), FILE_MIB, PAUSE.toSeconds(), idle, samples.get(), peak.get(),

@@ -40,10 +40,8 @@ class ForwarderRestartSoakTest {
     }
 
     /**
-     * Fails at the time of writing for the namespace dialer: every forwarder keeps one {@code net:[...]}
-     * descriptor open after shutdown, the host namespace that NetworkNamespaces opens
-     * ({@code /proc/thread-self/ns/net}) and that nothing closes, because Forwarder.close() does not close its
-     * dialer and NamespaceDialer has no close().
+     * The namespace dialer holds one {@code net:[...]} descriptor, the host namespace NetworkNamespaces opens
+     * ({@code /proc/thread-self/ns/net}); Forwarder.close() must give it back.
      */
     @ParameterizedTest(name = "{0} dialer")
     @ValueSource(strings = {"loopback", "namespace"})

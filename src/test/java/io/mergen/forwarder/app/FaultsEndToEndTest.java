@@ -241,8 +241,8 @@ class FaultsEndToEndTest {
     }
 
     /*
-     * Known failure, same cause as above on the client's side: the client's FIN arrives while the dial is in flight
-     * (reads paused), so resuming reads once the guest answers fails, the client is closed, the answer never comes.
+     * The same on the client's side: its FIN arrives while the dial is in flight (reads paused); once the guest
+     * answers, the half-close is passed on and the answer still comes back.
      */
     @Test
     void rawClientThatHalfClosesBeforeTheGuestAcceptsStillGetsItsAnswer() throws Exception {

@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * An unpooled allocator that remembers every buffer it hands out, so a test can check that the code under test
- * released all of them: deterministic, unlike the leak detector, which only notices leaks after a GC.
+ * released all of them: deterministic, unlike the leak detector, which only notices leaks after a GC. Its buffers,
+ * heap ones too, are also handed to Netty's leak detector (see {@link NettyLeaks}).
  */
 public final class TrackingAllocator extends AbstractByteBufAllocator {
     private final List<ByteBuf> allocated = new ArrayList<>();
@@ -35,7 +36,7 @@ public final class TrackingAllocator extends AbstractByteBufAllocator {
 
     private synchronized ByteBuf remember(ByteBuf buf) {
         allocated.add(buf);
-        return buf;
+        return toLeakAwareBuffer(buf);
     }
 
     public synchronized int allocations() {

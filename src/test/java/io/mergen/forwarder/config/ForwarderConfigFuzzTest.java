@@ -113,7 +113,8 @@ class ForwarderConfigFuzzTest {
             case FWD_DOMAIN_PREFIX -> List.of("", "vm", ".Vm.");
             case FWD_DOMAIN_SUFFIX -> List.of("localhost", "example.com.");
             case FWD_CONFIG_ROOT, FWD_NETNS_ROOT, FWD_TLS_CERT_FILE, FWD_TLS_KEY_FILE -> List.of("/tmp/x", "rel/../y");
-            case FWD_DIAL_TIMEOUT_SECONDS, FWD_HANDSHAKE_TIMEOUT_SECONDS, FWD_IDLE_TIMEOUT_SECONDS -> List.of("1", "60");
+            case FWD_DIAL_TIMEOUT_SECONDS, FWD_HANDSHAKE_TIMEOUT_SECONDS, FWD_IDLE_TIMEOUT_SECONDS ->
+                    List.of("1", "60");
             case FWD_RESOLVER_CACHE_TTL_SECONDS, FWD_SHUTDOWN_TIMEOUT_SECONDS -> List.of("0", "15");
             case FWD_LOG_LEVEL -> List.of("info", "WARNING");
             case FWD_LOG_FORMAT -> List.of("console", "JSON");

@@ -167,7 +167,8 @@ final class SniPipeline implements AutoCloseable {
      *
      * @param firstReply the kind of the first record written to the client ("handshake 02" for a ServerHello,
      *                   "alert" with level and description), or "none"
-     * @param thrown     non-Error exceptions that reached EmbeddedChannel, which the design tolerates
+     * @param errors     Errors (other than assertion failures) caught in the pipeline or thrown out of it
+     * @param thrown     exceptions thrown out of the pipeline to EmbeddedChannel, which the design tolerates
      */
     record Run(State state, String serverName, List<Route> routes, int sniCompletions, Outcome outcome,
             String firstReply, byte[] replies, boolean closedAfterTimeout, List<String> errors, List<String> thrown,
@@ -181,6 +182,7 @@ final class SniPipeline implements AutoCloseable {
         private static Run of(ListenerContext listener, byte[] bytes, List<Integer> segments) throws Exception {
             TrackingAllocator alloc = new TrackingAllocator();
             List<Throwable> seen = new ArrayList<>();
+            List<Throwable> escaped = new ArrayList<>();
             List<Route> routes = new ArrayList<>();
             int[] sniCompletions = new int[1];
 
@@ -213,7 +215,7 @@ final class SniPipeline implements AutoCloseable {
                         : bytes.length - at;
                 ByteBuf segment = alloc.heapBuffer(size).writeBytes(bytes, at, size);
                 at += size;
-                attempt(seen, () -> ch.writeInbound(segment));
+                attempt(escaped, () -> ch.writeInbound(segment));
             }
             State state = state(ch);
             ByteArrayOutputStream replies = new ByteArrayOutputStream();
@@ -223,15 +225,16 @@ final class SniPipeline implements AutoCloseable {
             Outcome outcome = facts.outcome();
 
             ch.advanceTimeBy(HANDSHAKE_TIMEOUT.toMillis() + 1, TimeUnit.MILLISECONDS);
-            attempt(seen, ch::runScheduledPendingTasks);
-            attempt(seen, ch::runPendingTasks);
+            attempt(escaped, ch::runScheduledPendingTasks);
+            attempt(escaped, ch::runPendingTasks);
             boolean closed = !ch.isOpen();
             drain(ch, new ByteArrayOutputStream());
-            attempt(seen, ch::finishAndReleaseAll);
+            attempt(escaped, ch::finishAndReleaseAll);
 
             List<String> unreleased = alloc.unreleased();
-            List<String> errors = seen.stream().filter(Run::isError).map(Throwable::toString).toList();
-            List<String> thrown = seen.stream().filter(t -> !isError(t)).map(Throwable::toString).toList();
+            List<String> errors = Stream.concat(seen.stream(), escaped.stream()).filter(Run::isError)
+                    .map(Throwable::toString).toList();
+            List<String> thrown = escaped.stream().map(Throwable::toString).toList();
             return new Run(state, serverName, routes, sniCompletions[0], outcome, firstReply(replies.toByteArray()),
                     replies.toByteArray(), closed, errors, thrown, unreleased);
         }
@@ -284,10 +287,10 @@ final class SniPipeline implements AutoCloseable {
             return false;
         }
 
-        private static void attempt(List<Throwable> seen, ThrowingRunnable action) {
+        private static void attempt(List<Throwable> escaped, ThrowingRunnable action) {
             Throwable t = catchThrowable(action::run);
             if (t != null) {
-                seen.add(t);
+                escaped.add(t);
             }
         }
     }

@@ -116,6 +116,8 @@ class ForwarderConfigFuzzTest {
             case FWD_DIAL_TIMEOUT_SECONDS, FWD_HANDSHAKE_TIMEOUT_SECONDS, FWD_IDLE_TIMEOUT_SECONDS ->
                     List.of("1", "60");
             case FWD_RESOLVER_CACHE_TTL_SECONDS, FWD_SHUTDOWN_TIMEOUT_SECONDS -> List.of("0", "15");
+            case FWD_MAX_CONNECTIONS, FWD_MAX_CONNECTIONS_PER_VM, FWD_MAX_HANDSHAKES_PER_CLIENT -> List.of("0", "500");
+            case FWD_CONNECTION_BUFFER_BYTES -> List.of("1024", "65536");
             case FWD_LOG_LEVEL -> List.of("info", "WARNING");
             case FWD_LOG_FORMAT -> List.of("console", "JSON");
         };
@@ -148,6 +150,11 @@ class ForwarderConfigFuzzTest {
                     Arbitraries.strings().numeric().ofMinLength(1).ofMaxLength(30),
                     Arbitraries.of("0", "1", "2147483", "2147484", "1.5", "-0", "+5", "1e3", "\u0663", "5s",
                             " 5 ", "\t\n5\u2029", "99999999999999999999999999"));
+            case FWD_MAX_CONNECTIONS, FWD_MAX_CONNECTIONS_PER_VM, FWD_MAX_HANDSHAKES_PER_CLIENT,
+                 FWD_CONNECTION_BUFFER_BYTES -> Arbitraries.oneOf(
+                    Arbitraries.longs().map(String::valueOf),
+                    Arbitraries.of("0", "1023", "1024", "67108864", "67108865", "2147483647", "2147483648", "64k",
+                            "-1", "1e3"));
             case FWD_LOG_LEVEL -> Arbitraries.of("trace", "DEBUG", "Info", "warn", "WARNING", "error", "fatal",
                     "off", "\u0130NFO", "inf\u0131", "debug\n");
             case FWD_LOG_FORMAT -> Arbitraries.of("console", "JSON", "Json", "text", "js\u00f6n", "json\r\n");

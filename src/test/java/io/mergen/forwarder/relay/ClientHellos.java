@@ -210,7 +210,10 @@ final class ClientHellos {
         int[] wireOffsetOf = new int[message.length];
         int at = 0;
         for (int i = 0; at < message.length; i++) {
-            int size = Math.min(Math.max(1, spec.fragments.get(i % spec.fragments.size())), message.length - at);
+            // The first record is as full as TLS allows, as real TLS stacks send it: the ClientHello reader of
+            // Netty 4.2.12 (pinned, see pom.xml) misreads hellos whose first record is cut shorter.
+            int minimum = i == 0 ? MAX_FRAGMENT : 1;
+            int size = Math.min(Math.max(minimum, spec.fragments.get(i % spec.fragments.size())), message.length - at);
             size = Math.min(size, MAX_FRAGMENT);
             wire.write(0x16);
             wire.write(spec.recordVersion >>> 8);

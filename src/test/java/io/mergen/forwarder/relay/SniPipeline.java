@@ -7,6 +7,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import io.mergen.forwarder.TrackingAllocator;
 import io.mergen.forwarder.config.DomainRule;
+import io.mergen.forwarder.config.Limits;
 import io.mergen.forwarder.config.ListenerSpec;
 import io.mergen.forwarder.netns.DialException;
 import io.mergen.forwarder.netns.NamespaceDialer;
@@ -100,7 +101,8 @@ final class SniPipeline implements AutoCloseable {
         for (Listener listener : Listener.values()) {
             SslContext tls = ServerTls.serverContext(material, ListenerProtocol.of(listener.spec).alpn(listener.spec));
             contexts.put(listener, new ListenerContext(listener.spec, "localhost", resolver, noDialing, () -> tls,
-                    Duration.ofSeconds(1), HANDSHAKE_TIMEOUT, Duration.ofSeconds(60), new CancelKeys()));
+                    Duration.ofSeconds(1), HANDSHAKE_TIMEOUT, Duration.ofSeconds(60), new CancelKeys(),
+                    new ConnectionLimits(new Limits(0, 0, 0, 65536))));
         }
         // One line per connection and per refusal would bury the test output.
         for (String name : QUIET_LOGGERS) {

@@ -23,6 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -111,15 +112,18 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
         facts.vm(vm.id(), vm.netns(), target);
         ConnectionLimits.Slot vmSlot = listener.limits().acquireVm(vm.id());
         if (vmSlot == null) {
+            listener.metrics().limitHit("max_connections_per_vm");
             fail(ctx, RouteFailure.vmBusy(vmName));
             return;
         }
         client.closeFuture().addListener(f -> vmSlot.release());
         client.config().setAutoRead(false);
 
+        long dialStart = System.nanoTime();
         Future<Channel> dialed = listener.dialer().dial(
                 client.eventLoop(), vm.netns(), target, listener.dialTimeout(), new GuestPlaceholder());
         dialed.addListener(f -> {
+            listener.metrics().dialed(Duration.ofNanos(System.nanoTime() - dialStart));
             if (f.isSuccess()) {
                 connected(ctx, (Channel) f.getNow(), vm);
             } else {
@@ -139,7 +143,9 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
         // Take the held bytes before this handler leaves: its removal releases whatever is still held.
         ArrayDeque<ByteBuf> held = new ArrayDeque<>(early);
         early.clear();
-        Relay relay = new Relay(client, guest, facts);
+        Relay relay = new Relay(client, guest, facts, listener.metrics().bytes(facts.listener(), vm.id()));
+        listener.metrics().vmConnected(vm.id());
+        client.closeFuture().addListener(f -> listener.metrics().vmDisconnected(vm.id()));
         guest.config().setWriteBufferWaterMark(listener.limits().waterMark());
         guest.pipeline().replace(GuestPlaceholder.class, "relay", new RelayHandler(relay, false));
         if (listener.protocol() == ListenerProtocol.POSTGRES) {
@@ -151,7 +157,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
         ctx.pipeline().replace(this, "relay", new RelayHandler(relay, true));
         facts.relaying();
         for (ByteBuf buf : held) {
-            facts.countFromClient(buf.readableBytes());
+            relay.countFromClient(buf.readableBytes());
             guest.write(buf, guest.voidPromise());
         }
         guest.flush();

@@ -19,6 +19,8 @@ final class LinuxSyscalls {
     static final int O_RDONLY = 0;
     /** The asm-generic value (x86-64, arm64, riscv64); only alpha, parisc and sparc differ. */
     static final int O_CLOEXEC = 0x80000;
+    /** x86-64/arm64 value; a FIFO named as a namespace would otherwise block open() until a writer comes. */
+    static final int O_NONBLOCK = 0x800;
     static final int CLONE_NEWNET = 0x40000000;
 
     private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();

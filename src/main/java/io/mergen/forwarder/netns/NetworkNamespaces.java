@@ -2,6 +2,7 @@ package io.mergen.forwarder.netns;
 
 import static io.mergen.forwarder.netns.LinuxSyscalls.CLONE_NEWNET;
 import static io.mergen.forwarder.netns.LinuxSyscalls.O_CLOEXEC;
+import static io.mergen.forwarder.netns.LinuxSyscalls.O_NONBLOCK;
 import static io.mergen.forwarder.netns.LinuxSyscalls.O_RDONLY;
 import static java.util.Objects.requireNonNull;
 
@@ -88,7 +89,9 @@ final class NetworkNamespaces implements AutoCloseable {
         for (Path root : roots) {
             Path path = root.resolve(netnsName);
             try {
-                return new NamespaceFile(path, syscalls.open(path.toString(), O_RDONLY | O_CLOEXEC));
+                // O_NONBLOCK: this runs on an event loop, and open() of a FIFO planted as a namespace would wait
+                // for a writer; a real nsfs file opens at once either way, and setns() then refuses the FIFO.
+                return new NamespaceFile(path, syscalls.open(path.toString(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
             } catch (SyscallException e) {
                 // A missing root (ENOENT) or a root that is a file (ENOTDIR): try the next one.
                 if (e.errno() != Errno.ENOENT && e.errno() != Errno.ENOTDIR) {

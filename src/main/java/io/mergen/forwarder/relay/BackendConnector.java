@@ -46,6 +46,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
     private Route route;
     /** The client finished sending before the guest answered; the relay must pass that on once it exists. */
     private boolean clientInputEnded;
+    private boolean dialing;
 
     BackendConnector(ListenerContext listener, ConnectionLimits.Slot handshake) {
         this.listener = listener;
@@ -75,9 +76,21 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
             case SslHandshakeCompletionEvent done when !done.isSuccess() -> handshakeFailed(ctx, done.cause());
             case SslHandshakeCompletionEvent done -> routeAfterHandshake(ctx);
             case OpeningRefused refused -> ConnectionFacts.of(ctx.channel()).end(Outcome.PROTOCOL_ERROR, refused.reason());
-            case ChannelInputShutdownEvent ended -> clientInputEnded = true;
-            case SslCloseCompletionEvent closed when closed.isSuccess() -> clientInputEnded = true;
+            case ChannelInputShutdownEvent ended -> clientInputEnded(ctx);
+            case SslCloseCompletionEvent closed when closed.isSuccess() -> clientInputEnded(ctx);
             default -> ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    /**
+     * The client sent its FIN (or close_notify). While a dial is in flight the relay passes it on later; before
+     * that, the client left in the middle of its handshake and holds nothing worth keeping.
+     */
+    private void clientInputEnded(ChannelHandlerContext ctx) {
+        clientInputEnded = true;
+        if (!dialing) {
+            ConnectionFacts.of(ctx.channel()).end(Outcome.CLIENT_CLOSED, "client closed before its TLS opening completed");
+            ctx.close();
         }
     }
 
@@ -118,6 +131,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
         }
         client.closeFuture().addListener(f -> vmSlot.release());
         client.config().setAutoRead(false);
+        dialing = true;
 
         long dialStart = System.nanoTime();
         Future<Channel> dialed = listener.dialer().dial(

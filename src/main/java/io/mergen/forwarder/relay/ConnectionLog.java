@@ -42,8 +42,29 @@ public final class ConnectionLog {
         optional(line, "reason", facts.detail()).log();
     }
 
-    private static LoggingEventBuilder optional(LoggingEventBuilder line, String key, Object value) {
-        return value == null ? line : line.addKeyValue(key, value);
+    private static LoggingEventBuilder optional(LoggingEventBuilder line, String key, String value) {
+        return value == null ? line : line.addKeyValue(key, printable(value));
+    }
+
+    /**
+     * Escapes what a client controls (the SNI name can hold any byte but NUL) so that a value can neither end
+     * the console line early nor close its quotes: backslash, quote and control characters become escapes.
+     */
+    static String printable(String value) {
+        StringBuilder out = null;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            String escape = c == '\\' ? "\\\\" : c == '"' ? "\\\""
+                    : Character.isISOControl(c) || c == '\u2028' || c == '\u2029' ? String.format("\\u%04x", (int) c)
+                    : null;
+            if (escape != null && out == null) {
+                out = new StringBuilder(value.length() + 16).append(value, 0, i);
+            }
+            if (out != null) {
+                out.append(escape != null ? escape : String.valueOf(c));
+            }
+        }
+        return out == null ? value : out.toString();
     }
 
     /** {@code 127.0.0.1:443} or {@code [::1]:443}, without the slash InetSocketAddress.toString() adds. */

@@ -36,7 +36,9 @@ public final class ForwarderInitializer extends ChannelInitializer<Channel> {
         ch.attr(ConnectionFacts.KEY).set(facts);
         connections.add(ch);
         listener.metrics().accepted(facts.listener());
-        ch.closeFuture().addListener(f -> finished(facts));
+        // Logged in a task of its own: SslHandler closes the channel before it fires the exception that
+        // explains why, and the line and the metrics should carry that reason.
+        ch.closeFuture().addListener(f -> ch.eventLoop().execute(() -> finished(facts)));
         if (listener.limits().overGlobalLimit(connections.count())) {
             facts.overloaded();
             listener.metrics().limitHit("max_connections");

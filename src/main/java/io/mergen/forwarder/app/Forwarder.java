@@ -235,6 +235,8 @@ public final class Forwarder implements AutoCloseable {
         if (loops != null) {
             loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
+        // After the loops: no dial is in flight once they have stopped.
+        dialer.close();
         resolver.close();
     }
 

@@ -106,6 +106,15 @@ final class LinuxNamespaceDialer implements NamespaceDialer {
         return promise;
     }
 
+    @Override
+    public void close() {
+        try {
+            namespaces.close();
+        } catch (SyscallException e) {
+            // Closing an fd only fails if it is already gone; nothing is left to release.
+        }
+    }
+
     /** The failure in words an operator reads in a log line after "connect to ... in netns ...: ". */
     static String reason(Throwable cause, int timeoutMillis) {
         if (cause instanceof ConnectTimeoutException) {

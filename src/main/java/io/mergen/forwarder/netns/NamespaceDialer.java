@@ -11,7 +11,7 @@ import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 
 /** Opens TCP connections to guest addresses from inside VMs' network namespaces. */
-public interface NamespaceDialer {
+public interface NamespaceDialer extends AutoCloseable {
     /**
      * Dials target inside the named namespace; the returned future completes on {@code loop}. The channel is created
      * with AUTO_READ=false and ALLOW_HALF_CLOSURE=true, registered on {@code loop} with {@code handler} installed,
@@ -23,6 +23,11 @@ public interface NamespaceDialer {
      */
     Future<Channel> dial(EventLoop loop, String netnsName, InetSocketAddress target,
             Duration timeout, ChannelHandler handler);
+
+    /** Releases what the dialer holds (the host namespace's descriptor); no dial may follow. */
+    @Override
+    default void close() {
+    }
 
     /**
      * The Linux dialer when namespaces can be used here, otherwise one whose every dial fails with the reason.

@@ -144,7 +144,7 @@ final class NetworkNamespaces implements AutoCloseable {
         }
     }
 
-    /** Closes the host namespace fd (once: a second close could hit a reused fd number); for tests. */
+    /** Closes the host namespace fd (once: a second close could hit a reused fd number). */
     @Override
     public void close() throws SyscallException {
         if (closed.compareAndSet(false, true)) {

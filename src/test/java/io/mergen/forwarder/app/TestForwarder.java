@@ -2,6 +2,7 @@ package io.mergen.forwarder.app;
 
 import io.mergen.forwarder.config.ForwarderConfig;
 import io.mergen.forwarder.netns.NamespaceDialer;
+import io.mergen.forwarder.resolver.Route;
 import io.mergen.forwarder.tls.TestCertificates;
 
 import java.nio.file.Path;
@@ -38,6 +39,11 @@ final class TestForwarder implements AutoCloseable {
     /** The port the i-th listener of FWD_LISTENERS is bound to. */
     int port(int listener) {
         return forwarder.boundAddresses().get(listener).getPort();
+    }
+
+    /** Whether the forwarder's current routes name a VM for {@code serverName}; asks no guest. */
+    boolean routes(String serverName) {
+        return forwarder.resolver().route(serverName) instanceof Route.Found;
     }
 
     @Override

@@ -14,7 +14,7 @@ import java.util.stream.Collectors;
 /** Turns {@code FWD_LISTENERS} text into listener specs, rejecting malformed, disallowed or clashing entries. */
 final class ListenerParser {
 
-    static final String SYNTAX = "[host]:port=guestPort[/tls|/raw][+h2]";
+    static final String SYNTAX = "[host]:port=guestPort[/tls|/raw][+h2][+proxy]";
 
     private static final String LOCALHOST = "localhost";
 

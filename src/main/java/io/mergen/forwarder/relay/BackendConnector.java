@@ -1,10 +1,12 @@
 package io.mergen.forwarder.relay;
 
+import io.mergen.forwarder.config.ListenerOption;
 import io.mergen.forwarder.netns.DialException;
 import io.mergen.forwarder.protocol.BackendKeySniffer;
 import io.mergen.forwarder.protocol.CancelKeys;
 import io.mergen.forwarder.protocol.ListenerProtocol;
 import io.mergen.forwarder.protocol.OpeningRefused;
+import io.mergen.forwarder.protocol.ProxyHeader;
 import io.mergen.forwarder.resolver.Route;
 import io.mergen.forwarder.resolver.VmRoute;
 import io.netty.buffer.ByteBuf;
@@ -170,6 +172,11 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
                 new IdleStateHandler(0, 0, listener.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
         ctx.pipeline().replace(this, "relay", new RelayHandler(relay, true));
         facts.relaying();
+        if (listener.spec().has(ListenerOption.PROXY)) {
+            // Before any client byte: the guest reads who the client really is first.
+            guest.write(ProxyHeader.encode(guest.alloc(), (InetSocketAddress) client.remoteAddress(),
+                    (InetSocketAddress) client.localAddress(), facts.serverName()), guest.voidPromise());
+        }
         for (ByteBuf buf : held) {
             relay.countFromClient(buf.readableBytes());
             guest.write(buf, guest.voidPromise());

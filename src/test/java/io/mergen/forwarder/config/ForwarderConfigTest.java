@@ -179,7 +179,7 @@ class ForwarderConfigTest {
     static Stream<Arguments> badValues() {
         List<Arguments> rows = new ArrayList<>(List.of(
                 bad("FWD_LISTENERS", ":443",
-                        "missing '=' (expected: [host]:port=guestPort[/tls|/raw][+h2])"),
+                        "missing '=' (expected: [host]:port=guestPort[/tls|/raw][+h2][+proxy])"),
                 bad("FWD_LISTENERS", ":0=443",
                         "listen port \"0\": too small (expected: 1..65535)"),
                 bad("FWD_LISTENERS", ":70000=443",
@@ -208,7 +208,7 @@ class ForwarderConfigTest {
                         "entries \"127.0.0.1:6379=6379\" and \"localhost:6379=6379\" both bind port 6379 on the"
                                 + " same address"),
                 bad("FWD_LISTENERS", ",",
-                        "no listener (expected: at least one [host]:port=guestPort[/tls|/raw][+h2] entry)"),
+                        "no listener (expected: at least one [host]:port=guestPort[/tls|/raw][+h2][+proxy] entry)"),
                 arguments(Map.of("FWD_ALLOWED_GUEST_PORTS", "443"), "FWD_LISTENERS", DEFAULT_LISTENERS,
                         "FWD_LISTENERS=\"" + DEFAULT_LISTENERS + "\": entry \":2022=22\": guest port 22 is not in"
                                 + " FWD_ALLOWED_GUEST_PORTS (443) (the default; FWD_LISTENERS is not set)"),

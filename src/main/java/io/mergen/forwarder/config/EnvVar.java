@@ -34,7 +34,7 @@ enum EnvVar {
             "open client connections across all listeners; beyond it new ones are refused (HTTPS: 503); 0 = no limit"),
     FWD_MAX_CONNECTIONS_PER_VM("0",
             "open relayed connections to one VM; beyond it that VM's new connections are refused; 0 = no limit"),
-    FWD_MAX_HANDSHAKES_PER_CLIENT("100",
+    FWD_MAX_HANDSHAKES_PER_CLIENT("1000",
             "TLS handshakes in progress at once from one client address; more are closed at once; 0 = no limit"),
     FWD_CONNECTION_BUFFER_BYTES("65536",
             "bytes queued toward one side of a connection before reading the other side pauses (1024.."

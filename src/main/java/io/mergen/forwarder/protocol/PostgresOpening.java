@@ -35,6 +35,8 @@ public final class PostgresOpening extends ByteToMessageDecoder {
     private final String tlsHint;
     private final Duration timeout;
     private ScheduledFuture<?> timer;
+    /** A cancel was routed or the client refused: whatever else it sends (now or at close) is not read. */
+    private boolean finished;
 
     /**
      * @param tlsStage the handler that reads the ClientHello next
@@ -63,6 +65,11 @@ public final class PostgresOpening extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (finished) {
+            // The decoder loops over what is left and decodes again on close; nothing after the end counts.
+            in.skipBytes(in.readableBytes());
+            return;
+        }
         if (!in.isReadable()) {
             return;
         }
@@ -89,6 +96,8 @@ public final class PostgresOpening extends ByteToMessageDecoder {
                 in.getBytes(in.readerIndex() + 8, key);
                 ByteBuf request = in.readRetainedSlice(length);
                 timer.cancel(false);
+                finished = true;
+                in.skipBytes(in.readableBytes());
                 cancels.route(ctx, key, request);
             }
         } else if (length < 8 || length > MAX_PACKET) {
@@ -107,6 +116,7 @@ public final class PostgresOpening extends ByteToMessageDecoder {
     }
 
     private void refuse(ChannelHandlerContext ctx, ByteBuf in, String sqlState, String message) {
+        finished = true;
         in.skipBytes(in.readableBytes());
         ctx.fireUserEventTriggered(new OpeningRefused(message));
         ctx.channel().config().setAutoRead(false);

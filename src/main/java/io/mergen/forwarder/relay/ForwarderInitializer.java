@@ -44,8 +44,8 @@ public final class ForwarderInitializer extends ChannelInitializer<Channel> {
             listener.metrics().limitHit("max_connections");
         }
         ConnectionLimits.Slot handshake = ConnectionLimits.Slot.UNLIMITED;
-        if (listener.protocol() != ListenerProtocol.RAW) {
-            handshake = listener.limits().acquireHandshake(((InetSocketAddress) ch.remoteAddress()).getAddress());
+        if (listener.protocol() != ListenerProtocol.RAW && ch.remoteAddress() instanceof InetSocketAddress client) {
+            handshake = listener.limits().acquireHandshake(client.getAddress());
             if (handshake == null) {
                 // A flood from one address: drop it before it costs a handshake.
                 facts.end(Outcome.TOO_MANY_HANDSHAKES, "more than FWD_MAX_HANDSHAKES_PER_CLIENT handshakes in progress");

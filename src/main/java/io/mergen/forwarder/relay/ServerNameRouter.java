@@ -25,6 +25,8 @@ final class ServerNameRouter extends AbstractSniHandler<Route> {
     private static final int MAX_CLIENT_HELLO_LENGTH = 64 * 1024;
 
     private final ListenerContext listener;
+    /** Refused already: Netty decodes again on close, and a refused client must not be decided twice. */
+    private boolean refused;
 
     ServerNameRouter(ListenerContext listener) {
         super(MAX_CLIENT_HELLO_LENGTH, listener.handshakeTimeout().toMillis());
@@ -33,6 +35,10 @@ final class ServerNameRouter extends AbstractSniHandler<Route> {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        if (refused) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
         if (NotTls.isNotTls(in)) {
             rejectNotTls(ctx, in);
             return;
@@ -42,6 +48,7 @@ final class ServerNameRouter extends AbstractSniHandler<Route> {
 
     /** Plain HTTP, an SSH banner or noise where a ClientHello belongs: say so in the log, and in HTTP if it was HTTP. */
     private void rejectNotTls(ChannelHandlerContext ctx, ByteBuf in) {
+        refused = true;
         ConnectionFacts.of(ctx.channel()).end(Outcome.NOT_TLS, NotTls.describe(in));
         Optional<ByteBuf> reply = NotTls.reply(listener.protocol(), in, ctx.alloc());
         in.skipBytes(in.readableBytes());
@@ -80,6 +87,7 @@ final class ServerNameRouter extends AbstractSniHandler<Route> {
     }
 
     private void refuse(ChannelHandlerContext ctx, RouteFailure failure, int alert) {
+        refused = true;
         ConnectionFacts.of(ctx.channel()).end(failure.outcome(), failure.message());
         ctx.writeAndFlush(TlsAlert.fatal(ctx.alloc(), alert)).addListener(ChannelFutureListener.CLOSE);
     }

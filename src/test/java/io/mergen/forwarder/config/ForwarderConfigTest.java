@@ -53,7 +53,7 @@ class ForwarderConfigTest {
             Duration.ofSeconds(15),
             Duration.ofSeconds(10),
             Duration.ofSeconds(3600),
-            new Limits(0, 0, 100, 65536),
+            new Limits(0, 0, 1000, 65536),
             Optional.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 9901)),
             "debug",
             LogFormat.CONSOLE);

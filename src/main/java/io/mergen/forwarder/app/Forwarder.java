@@ -1,7 +1,10 @@
 package io.mergen.forwarder.app;
 
 import io.mergen.forwarder.config.ForwarderConfig;
+import io.mergen.forwarder.admin.AdminModel;
+import io.mergen.forwarder.admin.AdminServer;
 import io.mergen.forwarder.config.ListenerSpec;
+import io.mergen.forwarder.metrics.ForwarderMetrics;
 import io.mergen.forwarder.netns.NamespaceDialer;
 import io.mergen.forwarder.netns.Transport;
 import io.mergen.forwarder.protocol.CancelKeys;
@@ -9,6 +12,7 @@ import io.mergen.forwarder.protocol.ListenerProtocol;
 import io.mergen.forwarder.relay.ActiveConnections;
 import io.mergen.forwarder.relay.ConnectionLimits;
 import io.mergen.forwarder.relay.ConnectionLog;
+import io.mergen.forwarder.relay.ConnectionSnapshot;
 import io.mergen.forwarder.relay.ForwarderInitializer;
 import io.mergen.forwarder.relay.ListenerContext;
 import io.mergen.forwarder.resolver.VmResolver;
@@ -23,10 +27,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -42,7 +50,10 @@ public final class Forwarder implements AutoCloseable {
     private final VmResolver resolver;
     private final Function<List<String>, SslContext> tls;
     private final CancelKeys cancelKeys = new CancelKeys();
+    private final ForwarderMetrics metrics = new ForwarderMetrics();
     private final ConnectionLimits limits;
+    private final OptionalLong certificateNotAfter;
+    private AdminServer admin;
     private final Transport transport;
     private final NamespaceDialer dialer;
     private final ActiveConnections connections = new ActiveConnections();
@@ -52,7 +63,7 @@ public final class Forwarder implements AutoCloseable {
     private EventLoopGroup loops;
 
     Forwarder(ForwarderConfig config, VmResolver resolver, Function<List<String>, SslContext> tls,
-              Transport transport, NamespaceDialer dialer, String tlsProvider) {
+              Transport transport, NamespaceDialer dialer, String tlsProvider, OptionalLong certificateNotAfter) {
         this.config = config;
         this.resolver = resolver;
         this.tls = tls;
@@ -60,6 +71,7 @@ public final class Forwarder implements AutoCloseable {
         this.dialer = dialer;
         this.tlsProvider = tlsProvider;
         this.limits = new ConnectionLimits(config.limits());
+        this.certificateNotAfter = certificateNotAfter;
     }
 
     /** Loads the routes and binds every listener; throws when one cannot be bound, after closing the ones that were. */
@@ -70,6 +82,10 @@ public final class Forwarder implements AutoCloseable {
         try {
             for (ListenerSpec spec : config.listeners()) {
                 servers.add(bind(spec));
+            }
+            registerGauges();
+            if (config.adminAddress().isPresent()) {
+                admin = startAdmin(config.adminAddress().get());
             }
         } catch (RuntimeException | InterruptedException e) {
             close();
@@ -85,6 +101,61 @@ public final class Forwarder implements AutoCloseable {
 
     VmResolver resolver() {
         return resolver;
+    }
+
+    private void registerGauges() {
+        metrics.resolver(() -> resolver.current().vms().size(), () -> resolver.current().aliases().size(),
+                () -> resolver.current().conflicts().size(), resolver::reloads);
+        certificateNotAfter.ifPresent(notAfter -> metrics.certificateExpiry(() -> notAfter));
+    }
+
+    private AdminServer startAdmin(InetSocketAddress address) throws InterruptedException {
+        AdminServer server;
+        try {
+            server = AdminServer.start(address, new AdminModel(metrics::scrape, this::notReady,
+                    () -> RoutesView.of(resolver.current(), config.domain().domain()), this::connectionsOfVm));
+        } catch (IllegalStateException e) {
+            throw new BindException("admin endpoint (FWD_ADMIN_ADDR): " + e.getMessage(), e);
+        }
+        if (!address.getAddress().isLoopbackAddress()) {
+            log.warn("admin endpoint listens on {}, not a loopback address: it has no authentication",
+                    NetUtil.toSocketAddressString(server.address()));
+        }
+        log.atInfo().setMessage("admin endpoint listening")
+                .addKeyValue("adminAddr", NetUtil.toSocketAddressString(server.address())).log();
+        return server;
+    }
+
+    /** Why the forwarder should not get traffic yet: readiness for /readyz. */
+    private List<String> notReady() {
+        List<String> problems = new ArrayList<>();
+        long bound = servers.stream().filter(Channel::isActive).count();
+        if (bound < config.listeners().size()) {
+            problems.add("listeners bound: " + bound + " of " + config.listeners().size());
+        }
+        if (certificateNotAfter.isEmpty() && config.listeners().stream()
+                .anyMatch(l -> ListenerProtocol.of(l) != ListenerProtocol.RAW)) {
+            problems.add("no certificate loaded");
+        }
+        if (!Files.isDirectory(config.configRoot()) || !Files.isReadable(config.configRoot())) {
+            problems.add("metadata root " + config.configRoot() + " is not a readable folder");
+        }
+        return problems;
+    }
+
+    private CompletableFuture<List<ConnectionSnapshot>> connectionsOfVm(String vmPrefix) {
+        return connections.snapshot().thenApply(all -> all.stream()
+                .filter(c -> vmPrefix.isEmpty() || (c.vmId() != null && c.vmId().startsWith(vmPrefix)))
+                .toList());
+    }
+
+    /** The admin endpoint's address, when it runs. */
+    Optional<InetSocketAddress> adminAddress() {
+        return Optional.ofNullable(admin).map(AdminServer::address);
+    }
+
+    ForwarderMetrics metrics() {
+        return metrics;
     }
 
     /**
@@ -104,7 +175,7 @@ public final class Forwarder implements AutoCloseable {
         Supplier<SslContext> listenerTls = protocol == ListenerProtocol.RAW
                 ? null : () -> tls.apply(protocol.alpn(spec));
         ListenerContext context = new ListenerContext(spec, config.domain().domain(), resolver, dialer, listenerTls,
-                config.dialTimeout(), config.handshakeTimeout(), config.idleTimeout(), cancelKeys, limits);
+                config.dialTimeout(), config.handshakeTimeout(), config.idleTimeout(), cancelKeys, limits, metrics);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(loops)
                 .channel(transport.serverChannelClass())
@@ -117,7 +188,8 @@ public final class Forwarder implements AutoCloseable {
         InetSocketAddress address = spec.bindAddress();
         var bound = bootstrap.bind(address).await();
         if (!bound.isSuccess()) {
-            throw new ListenerBindException(spec, bound.cause());
+            throw new BindException("cannot listen on " + spec.text() + ": " + bound.cause().getMessage(),
+                    bound.cause());
         }
         Channel server = bound.channel();
         log.atInfo().setMessage("listening")
@@ -156,6 +228,9 @@ public final class Forwarder implements AutoCloseable {
 
     @Override
     public void close() {
+        if (admin != null) {
+            admin.close();
+        }
         servers.forEach(Channel::close);
         if (loops != null) {
             loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
@@ -165,10 +240,10 @@ public final class Forwarder implements AutoCloseable {
         resolver.close();
     }
 
-    /** A listener address could not be bound (in use, not local, no permission). */
-    public static final class ListenerBindException extends RuntimeException {
-        ListenerBindException(ListenerSpec spec, Throwable cause) {
-            super("cannot listen on " + spec.text() + ": " + cause.getMessage(), cause);
+    /** A listener or the admin address could not be bound (in use, not local, no permission). */
+    public static final class BindException extends RuntimeException {
+        BindException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 }

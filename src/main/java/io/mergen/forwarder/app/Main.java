@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BiFunction;
 
@@ -72,7 +73,7 @@ public final class Main {
             forwarder.shutdown(config.shutdownTimeout());
             log.info("stopped");
             return EXIT_OK;
-        } catch (Forwarder.ListenerBindException e) {
+        } catch (Forwarder.BindException e) {
             log.error(e.getMessage());
             return EXIT_FAILURE;
         } catch (InterruptedException e) {
@@ -104,7 +105,9 @@ public final class Main {
         NamespaceDialer dialer = dialers.apply(config.netnsRoots(), transport);
         VmResolver resolver = new VmResolver(config.configRoot(), config.resolverCacheTtl(), config.domain());
         return new Forwarder(config, resolver, contexts::get, transport, dialer,
-                material == null ? "none" : ServerTls.providerName());
+                material == null ? "none" : ServerTls.providerName(),
+                material == null ? OptionalLong.empty()
+                        : OptionalLong.of(material.leaf().getNotAfter().toInstant().getEpochSecond()));
     }
 
     private static boolean needsTls(ForwarderConfig config) {

@@ -39,6 +39,9 @@ enum EnvVar {
     FWD_CONNECTION_BUFFER_BYTES("65536",
             "bytes queued toward one side of a connection before reading the other side pauses (1024.."
                     + (64 << 20) + ")"),
+    FWD_ADMIN_ADDR("127.0.0.1:9901",
+            "host:port of the plain-HTTP admin endpoint (/metrics, /healthz, /readyz, /routes, /connections);"
+                    + " empty turns it off; keep it off public addresses"),
     FWD_LOG_LEVEL("debug",
             "trace, debug, info, warn (or warning) or error"),
     FWD_LOG_FORMAT("console",

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.Collections;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -43,6 +44,18 @@ final class EnvironmentReader {
             String reason = set ? e.getMessage() : e.getMessage() + " (the default; " + variable + " is not set)";
             throw new ConfigException(variable.name(), set ? raw : value, reason);
         }
+    }
+
+    /**
+     * For a variable whose empty value turns a feature off (FWD_ADMIN_ADDR): unset takes the default, set but
+     * empty gives empty.
+     */
+    <T> Optional<T> readOptional(EnvVar variable, Function<String, T> parser) {
+        String raw = env.get(variable.name());
+        if (raw != null && raw.isBlank()) {
+            return Optional.empty();
+        }
+        return Optional.of(read(variable, parser));
     }
 
     /** The suffix, which unlike the other variables may not be set to an empty value. */

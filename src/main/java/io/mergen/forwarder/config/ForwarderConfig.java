@@ -2,12 +2,14 @@ package io.mergen.forwarder.config;
 
 import static java.util.Objects.requireNonNull;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -30,6 +32,7 @@ import java.util.TreeSet;
  * @param handshakeTimeout  the time a client has to complete the TLS handshake, positive
  * @param idleTimeout       the time a connection may pass no bytes before it is closed, positive
  * @param limits            connection counts and per-connection buffering
+ * @param adminAddress      where the admin endpoint listens; empty when it is off
  * @param logLevel          one of trace, debug, info, warn, error
  * @param logFormat         console or JSON lines
  */
@@ -37,7 +40,8 @@ public record ForwarderConfig(
         List<ListenerSpec> listeners, Set<Integer> allowedGuestPorts, DomainRule domain,
         Path configRoot, List<Path> netnsRoots, Path tlsCertFile, Path tlsKeyFile,
         Duration dialTimeout, Duration resolverCacheTtl, Duration shutdownTimeout,
-        Duration handshakeTimeout, Duration idleTimeout, Limits limits, String logLevel, LogFormat logFormat) {
+        Duration handshakeTimeout, Duration idleTimeout, Limits limits, Optional<InetSocketAddress> adminAddress,
+        String logLevel, LogFormat logFormat) {
 
     /** Namespace folders tried after {@code FWD_NETNS_ROOT}: the default and its /var/run twin (meta-schema.md). */
     static final List<Path> FALLBACK_NETNS_ROOTS = List.of(Path.of("/run/netns"), Path.of("/var/run/netns"));
@@ -59,6 +63,7 @@ public record ForwarderConfig(
         requireNonNull(handshakeTimeout, "handshakeTimeout");
         requireNonNull(idleTimeout, "idleTimeout");
         requireNonNull(limits, "limits");
+        requireNonNull(adminAddress, "adminAddress");
         requireNonNull(logLevel, "logLevel");
         requireNonNull(logFormat, "logFormat");
     }
@@ -99,6 +104,7 @@ public record ForwarderConfig(
                 reader.read(EnvVar.FWD_HANDSHAKE_TIMEOUT_SECONDS, EnvironmentReader.seconds(1)),
                 reader.read(EnvVar.FWD_IDLE_TIMEOUT_SECONDS, EnvironmentReader.seconds(1)),
                 Limits.read(reader),
+                reader.readOptional(EnvVar.FWD_ADMIN_ADDR, ListenerParser::socketAddress),
                 reader.read(EnvVar.FWD_LOG_LEVEL, EnvironmentReader::logLevel),
                 reader.read(EnvVar.FWD_LOG_FORMAT, LogFormat::parse));
     }

@@ -4,6 +4,7 @@ import static io.mergen.forwarder.config.ConfigException.quote;
 
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -13,7 +14,7 @@ import java.util.stream.Collectors;
 /** Turns {@code FWD_LISTENERS} text into listener specs, rejecting malformed, disallowed or clashing entries. */
 final class ListenerParser {
 
-    static final String SYNTAX = "[host]:port=guestPort[/tls|/raw][+h2]";
+    static final String SYNTAX = "[host]:port=guestPort[/tls|/raw][+h2][+proxy]";
 
     private static final String LOCALHOST = "localhost";
 
@@ -91,6 +92,14 @@ final class ListenerParser {
         int port = port("listen port", listen.port());
         ListenerMode effectiveMode = mode != null ? mode : ListenerMode.defaultFor(guestPort);
         return new ListenerSpec(listen.host(), port, guestPort, effectiveMode, options);
+    }
+
+    /** Parses {@code [host]:port} (IPv6 in brackets, no DNS) into a bindable address; an empty host is the wildcard. */
+    static InetSocketAddress socketAddress(String hostPort) {
+        Listen listen = splitListen(hostPort.strip());
+        int port = port("port", listen.port());
+        String host = canonicalHost(listen.host());
+        return host.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(address(host), port);
     }
 
     /** The listen side of an entry, split: {@code host} may be empty, {@code port} is still text. */

@@ -25,8 +25,8 @@ public record ListenerSpec(String host, int port, int guestPort, ListenerMode mo
         checkPort("port", port);
         checkPort("guestPort", guestPort);
         options = options.isEmpty() ? Set.of() : Set.copyOf(EnumSet.copyOf(options));
-        if (mode == ListenerMode.RAW && !options.isEmpty()) {
-            throw new IllegalArgumentException("options " + options + " need TLS (expected: no option with /raw)");
+        if (mode == ListenerMode.RAW && options.contains(ListenerOption.H2)) {
+            throw new IllegalArgumentException("option h2 needs TLS (expected: /tls+h2)");
         }
     }
 

@@ -6,6 +6,9 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -28,6 +31,24 @@ public final class ActiveConnections {
 
     public int count() {
         return channels.size();
+    }
+
+    /**
+     * The open connections, each copied on its own event loop (the only thread that writes its facts), so the
+     * admin endpoint never reads a connection half-updated.
+     */
+    public CompletableFuture<List<ConnectionSnapshot>> snapshot() {
+        List<CompletableFuture<ConnectionSnapshot>> copies = new ArrayList<>();
+        for (Channel channel : channels) {
+            CompletableFuture<ConnectionSnapshot> copy = new CompletableFuture<>();
+            channel.eventLoop().execute(() -> {
+                ConnectionFacts facts = ConnectionFacts.of(channel);
+                copy.complete(facts == null || !channel.isActive() ? null : ConnectionSnapshot.of(facts));
+            });
+            copies.add(copy);
+        }
+        return CompletableFuture.allOf(copies.toArray(CompletableFuture[]::new)).thenApply(done ->
+                copies.stream().map(CompletableFuture::join).filter(Objects::nonNull).toList());
     }
 
     /** Waits until every open connection has finished by itself; false when the timeout came first. */

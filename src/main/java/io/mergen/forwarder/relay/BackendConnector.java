@@ -1,10 +1,12 @@
 package io.mergen.forwarder.relay;
 
+import io.mergen.forwarder.config.ListenerOption;
 import io.mergen.forwarder.netns.DialException;
 import io.mergen.forwarder.protocol.BackendKeySniffer;
 import io.mergen.forwarder.protocol.CancelKeys;
 import io.mergen.forwarder.protocol.ListenerProtocol;
 import io.mergen.forwarder.protocol.OpeningRefused;
+import io.mergen.forwarder.protocol.ProxyHeader;
 import io.mergen.forwarder.resolver.Route;
 import io.mergen.forwarder.resolver.VmRoute;
 import io.netty.buffer.ByteBuf;
@@ -23,6 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -124,6 +127,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
         facts.vm(vm.id(), vm.netns(), target);
         ConnectionLimits.Slot vmSlot = listener.limits().acquireVm(vm.id());
         if (vmSlot == null) {
+            listener.metrics().limitHit("max_connections_per_vm");
             fail(ctx, RouteFailure.vmBusy(vmName));
             return;
         }
@@ -131,9 +135,11 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
         client.config().setAutoRead(false);
         dialing = true;
 
+        long dialStart = System.nanoTime();
         Future<Channel> dialed = listener.dialer().dial(
                 client.eventLoop(), vm.netns(), target, listener.dialTimeout(), new GuestPlaceholder());
         dialed.addListener(f -> {
+            listener.metrics().dialed(Duration.ofNanos(System.nanoTime() - dialStart));
             if (f.isSuccess()) {
                 connected(ctx, (Channel) f.getNow(), vm);
             } else {
@@ -153,7 +159,9 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
         // Take the held bytes before this handler leaves: its removal releases whatever is still held.
         ArrayDeque<ByteBuf> held = new ArrayDeque<>(early);
         early.clear();
-        Relay relay = new Relay(client, guest, facts);
+        Relay relay = new Relay(client, guest, facts, listener.metrics().bytes(facts.listener(), vm.id()));
+        listener.metrics().vmConnected(vm.id());
+        client.closeFuture().addListener(f -> listener.metrics().vmDisconnected(vm.id()));
         guest.config().setWriteBufferWaterMark(listener.limits().waterMark());
         guest.pipeline().replace(GuestPlaceholder.class, "relay", new RelayHandler(relay, false));
         if (listener.protocol() == ListenerProtocol.POSTGRES) {
@@ -164,8 +172,13 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
                 new IdleStateHandler(0, 0, listener.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
         ctx.pipeline().replace(this, "relay", new RelayHandler(relay, true));
         facts.relaying();
+        if (listener.spec().has(ListenerOption.PROXY)) {
+            // Before any client byte: the guest reads who the client really is first.
+            guest.write(ProxyHeader.encode(guest.alloc(), (InetSocketAddress) client.remoteAddress(),
+                    (InetSocketAddress) client.localAddress(), facts.serverName()), guest.voidPromise());
+        }
         for (ByteBuf buf : held) {
-            facts.countFromClient(buf.readableBytes());
+            relay.countFromClient(buf.readableBytes());
             guest.write(buf, guest.voidPromise());
         }
         guest.flush();

@@ -1,5 +1,6 @@
 package io.mergen.forwarder.relay;
 
+import io.mergen.forwarder.metrics.ForwarderMetrics;
 import io.mergen.forwarder.protocol.ListenerProtocol;
 import io.mergen.forwarder.protocol.PostgresOpening;
 import io.netty.channel.Channel;
@@ -34,11 +35,13 @@ public final class ForwarderInitializer extends ChannelInitializer<Channel> {
         ConnectionFacts facts = new ConnectionFacts(listener.spec().text(), ch.remoteAddress());
         ch.attr(ConnectionFacts.KEY).set(facts);
         connections.add(ch);
+        listener.metrics().accepted(facts.listener());
         // Logged in a task of its own: SslHandler closes the channel before it fires the exception that
-        // explains why, and the line should carry that reason.
-        ch.closeFuture().addListener(f -> ch.eventLoop().execute(() -> connectionLog.finished(facts)));
+        // explains why, and the line and the metrics should carry that reason.
+        ch.closeFuture().addListener(f -> ch.eventLoop().execute(() -> finished(facts)));
         if (listener.limits().overGlobalLimit(connections.count())) {
             facts.overloaded();
+            listener.metrics().limitHit("max_connections");
         }
         ConnectionLimits.Slot handshake = ConnectionLimits.Slot.UNLIMITED;
         if (listener.protocol() != ListenerProtocol.RAW && ch.remoteAddress() instanceof InetSocketAddress client) {
@@ -46,6 +49,7 @@ public final class ForwarderInitializer extends ChannelInitializer<Channel> {
             if (handshake == null) {
                 // A flood from one address: drop it before it costs a handshake.
                 facts.end(Outcome.TOO_MANY_HANDSHAKES, "more than FWD_MAX_HANDSHAKES_PER_CLIENT handshakes in progress");
+                listener.metrics().limitHit("max_handshakes_per_client");
                 ch.close();
                 return;
             }
@@ -57,5 +61,17 @@ public final class ForwarderInitializer extends ChannelInitializer<Channel> {
             default -> ch.pipeline().addLast("sni", new ServerNameRouter(listener));
         }
         ch.pipeline().addLast("connector", new BackendConnector(listener, handshake));
+    }
+
+    private void finished(ConnectionFacts facts) {
+        connectionLog.finished(facts);
+        Outcome outcome = facts.outcome();
+        ForwarderMetrics metrics = listener.metrics();
+        metrics.closed(facts.listener(), outcome.text());
+        if (outcome.isHandshakeFailure()) {
+            metrics.handshakeFailed(outcome.text());
+        } else if (outcome.isRouteFailure()) {
+            metrics.routeFailed(outcome.text());
+        }
     }
 }

@@ -1,6 +1,7 @@
 package io.mergen.forwarder.relay;
 
 import io.mergen.forwarder.config.ListenerSpec;
+import io.mergen.forwarder.metrics.ForwarderMetrics;
 import io.mergen.forwarder.netns.NamespaceDialer;
 import io.mergen.forwarder.protocol.CancelKeys;
 import io.mergen.forwarder.protocol.ListenerProtocol;
@@ -20,6 +21,7 @@ import static java.util.Objects.requireNonNull;
  *            (null for raw listeners)
  * @param cancelKeys Postgres cancel keys of all connections, shared by every Postgres listener
  * @param limits the connection limits, shared by every listener
+ * @param metrics where connections, bytes and failures are counted
  */
 public record ListenerContext(
         ListenerSpec spec,
@@ -31,7 +33,8 @@ public record ListenerContext(
         Duration handshakeTimeout,
         Duration idleTimeout,
         CancelKeys cancelKeys,
-        ConnectionLimits limits) {
+        ConnectionLimits limits,
+        ForwarderMetrics metrics) {
 
     public ListenerContext {
         requireNonNull(spec, "spec");
@@ -43,6 +46,7 @@ public record ListenerContext(
         requireNonNull(idleTimeout, "idleTimeout");
         requireNonNull(cancelKeys, "cancelKeys");
         requireNonNull(limits, "limits");
+        requireNonNull(metrics, "metrics");
         if (ListenerProtocol.of(spec) != ListenerProtocol.RAW) {
             requireNonNull(tls, "tls");
         }

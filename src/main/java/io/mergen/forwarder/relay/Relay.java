@@ -1,5 +1,6 @@
 package io.mergen.forwarder.relay;
 
+import io.mergen.forwarder.metrics.ForwarderMetrics;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -18,13 +19,25 @@ final class Relay {
     private final Channel client;
     private final Channel guest;
     private final ConnectionFacts facts;
+    private final ForwarderMetrics.ByteCounters bytes;
     private boolean clientInputEnded;
     private boolean guestInputEnded;
 
-    Relay(Channel client, Channel guest, ConnectionFacts facts) {
+    Relay(Channel client, Channel guest, ConnectionFacts facts, ForwarderMetrics.ByteCounters bytes) {
         this.client = client;
         this.guest = guest;
         this.facts = facts;
+        this.bytes = bytes;
+    }
+
+    void countFromClient(int count) {
+        facts.countFromClient(count);
+        bytes.addFromClient(count);
+    }
+
+    void countToClient(int count) {
+        facts.countToClient(count);
+        bytes.addToClient(count);
     }
 
     Channel client() {

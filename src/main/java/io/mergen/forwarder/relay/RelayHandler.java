@@ -44,9 +44,9 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         }
         int bytes = buf.readableBytes();
         if (clientSide) {
-            relay.facts().countFromClient(bytes);
+            relay.countFromClient(bytes);
         } else {
-            relay.facts().countToClient(bytes);
+            relay.countToClient(bytes);
         }
         // A void promise routes a failed write to the peer's exceptionCaught, which aborts both sides.
         peer.write(buf, peer.voidPromise());

@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +34,7 @@ public final class VmResolver implements AutoCloseable {
     private final DomainRule domain;
     private final MetaDirectoryScanner scanner;
     private final AtomicReference<RouteTable> current = new AtomicReference<>(RouteTable.empty());
+    private final AtomicLong reloads = new AtomicLong();
     private final AtomicBoolean started = new AtomicBoolean();
     private final Object scanLock = new Object();
     private final Set<AliasConflict> loggedConflicts = new HashSet<>();
@@ -165,8 +167,14 @@ public final class VmResolver implements AutoCloseable {
         }
     }
 
+    /** How many times the metadata was scanned and a snapshot published, for the reload metric. */
+    public long reloads() {
+        return reloads.get();
+    }
+
     private void publish(RouteTable next) {
         RouteTable previous = current.getAndSet(next);
+        reloads.incrementAndGet();
         Set<String> before = ids(previous.vms());
         Set<String> after = ids(next.vms());
         if (!before.equals(after)) {

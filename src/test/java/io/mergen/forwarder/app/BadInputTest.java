@@ -91,7 +91,8 @@ class BadInputTest {
                 "FWD_TLS_CERT_FILE", certs.certFile().toString(),
                 "FWD_TLS_KEY_FILE", certs.keyFile().toString(),
                 "FWD_HANDSHAKE_TIMEOUT_SECONDS", "1",
-                "FWD_DIAL_TIMEOUT_SECONDS", "2"));
+                "FWD_DIAL_TIMEOUT_SECONDS", "2",
+                "FWD_ADMIN_ADDR", ""));
         env.putAll(overrides);
         Forwarder started = Main.assemble(ForwarderConfig.fromEnvironment(env),
                 (roots, transport) -> new LoopbackDialer(transport));

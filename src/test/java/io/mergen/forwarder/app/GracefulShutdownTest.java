@@ -66,6 +66,7 @@ class GracefulShutdownTest {
                 "FWD_TLS_CERT_FILE", certs.certFile().toString(),
                 "FWD_TLS_KEY_FILE", certs.keyFile().toString(),
                 "FWD_SHUTDOWN_TIMEOUT_SECONDS", "60",
+                "FWD_ADMIN_ADDR", "",
                 "FWD_LOG_LEVEL", "info"));
         Process forwarder = builder.start();
         cleanups.add(forwarder::destroyForcibly);

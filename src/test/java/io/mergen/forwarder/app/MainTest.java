@@ -57,7 +57,8 @@ class MainTest {
                 "FWD_LISTENERS", "127.0.0.1:" + TestPorts.free() + "=443",
                 "FWD_CONFIG_ROOT", work.toString(),
                 "FWD_TLS_CERT_FILE", missing.toString(),
-                "FWD_TLS_KEY_FILE", work.resolve("nope.key").toString()));
+                "FWD_TLS_KEY_FILE", work.resolve("nope.key").toString(),
+                "FWD_ADMIN_ADDR", ""));
         assertThat(code).isEqualTo(Main.EXIT_CONFIG);
         String out = stderr.toString(StandardCharsets.UTF_8);
         assertThat(out.lines()).hasSize(1);
@@ -72,6 +73,7 @@ class MainTest {
             int code = Main.run(Map.of(
                     "FWD_LISTENERS", "127.0.0.1:" + taken.getLocalPort() + "=22",
                     "FWD_CONFIG_ROOT", work.resolve("vm.d").toString(),
+                    "FWD_ADMIN_ADDR", "",
                     "FWD_LOG_LEVEL", "error"));
             assertThat(code).isEqualTo(Main.EXIT_FAILURE);
         }

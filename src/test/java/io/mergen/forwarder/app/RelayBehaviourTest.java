@@ -49,6 +49,7 @@ class RelayBehaviourTest {
                 "FWD_LISTENERS", "127.0.0.1:" + TestPorts.free() + "=" + guestPort + "/raw",
                 "FWD_ALLOWED_GUEST_PORTS", String.valueOf(guestPort),
                 "FWD_CONFIG_ROOT", work.resolve("vm.d").toString(),
+                "FWD_ADMIN_ADDR", "",
                 "FWD_LOG_LEVEL", "info"));
         forwarder = Main.assemble(config, (roots, transport) -> new LoopbackDialer(transport));
         forwarder.start();

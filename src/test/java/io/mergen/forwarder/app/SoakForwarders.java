@@ -38,7 +38,8 @@ final class SoakForwarders {
                 "FWD_CONFIG_ROOT", configRoot.toString(),
                 "FWD_TLS_CERT_FILE", certs.certFile().toString(),
                 "FWD_TLS_KEY_FILE", certs.keyFile().toString(),
-                "FWD_DIAL_TIMEOUT_SECONDS", "2"));
+                "FWD_DIAL_TIMEOUT_SECONDS", "2",
+                "FWD_ADMIN_ADDR", ""));
         env.putAll(overrides);
         return env;
     }

@@ -28,6 +28,7 @@ final class TestForwarder implements AutoCloseable {
                 "FWD_TLS_CERT_FILE", certs.certFile().toString(),
                 "FWD_TLS_KEY_FILE", certs.keyFile().toString(),
                 "FWD_DIAL_TIMEOUT_SECONDS", "2",
+                "FWD_ADMIN_ADDR", "",
                 "FWD_LOG_LEVEL", "info"));
         env.putAll(overrides);
         Forwarder forwarder = Main.assemble(ForwarderConfig.fromEnvironment(env), NamespaceDialer::create);

@@ -56,7 +56,8 @@ class TlsListenerTest {
                 "FWD_CONFIG_ROOT", work.resolve("vm.d").toString(),
                 "FWD_TLS_CERT_FILE", certs.certFile().toString(),
                 "FWD_TLS_KEY_FILE", certs.keyFile().toString(),
-                "FWD_HANDSHAKE_TIMEOUT_SECONDS", "1"));
+                "FWD_HANDSHAKE_TIMEOUT_SECONDS", "1",
+                "FWD_ADMIN_ADDR", ""));
         forwarder = Main.assemble(config, (roots, transport) -> new LoopbackDialer(transport));
         forwarder.start();
     }

@@ -118,6 +118,7 @@ class ForwarderConfigFuzzTest {
             case FWD_RESOLVER_CACHE_TTL_SECONDS, FWD_SHUTDOWN_TIMEOUT_SECONDS -> List.of("0", "15");
             case FWD_MAX_CONNECTIONS, FWD_MAX_CONNECTIONS_PER_VM, FWD_MAX_HANDSHAKES_PER_CLIENT -> List.of("0", "500");
             case FWD_CONNECTION_BUFFER_BYTES -> List.of("1024", "65536");
+            case FWD_ADMIN_ADDR -> List.of("", "127.0.0.1:9901", "[::1]:19901");
             case FWD_LOG_LEVEL -> List.of("info", "WARNING");
             case FWD_LOG_FORMAT -> List.of("console", "JSON");
         };
@@ -155,6 +156,8 @@ class ForwarderConfigFuzzTest {
                     Arbitraries.longs().map(String::valueOf),
                     Arbitraries.of("0", "1023", "1024", "67108864", "67108865", "2147483647", "2147483648", "64k",
                             "-1", "1e3"));
+            case FWD_ADMIN_ADDR -> Arbitraries.of("", "127.0.0.1:9901", ":9901", "[::1]:1", "localhost:0",
+                    "example.com:80", "[::1]", "1.2.3.4:70000", "127.0.0.1:9901\n");
             case FWD_LOG_LEVEL -> Arbitraries.of("trace", "DEBUG", "Info", "warn", "WARNING", "error", "fatal",
                     "off", "\u0130NFO", "inf\u0131", "debug\n");
             case FWD_LOG_FORMAT -> Arbitraries.of("console", "JSON", "Json", "text", "js\u00f6n", "json\r\n");

@@ -5,12 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -28,7 +31,7 @@ class ForwarderConfigTest {
             "FWD_DIAL_TIMEOUT_SECONDS", "FWD_RESOLVER_CACHE_TTL_SECONDS", "FWD_SHUTDOWN_TIMEOUT_SECONDS",
             "FWD_HANDSHAKE_TIMEOUT_SECONDS", "FWD_IDLE_TIMEOUT_SECONDS", "FWD_MAX_CONNECTIONS",
             "FWD_MAX_CONNECTIONS_PER_VM", "FWD_MAX_HANDSHAKES_PER_CLIENT", "FWD_CONNECTION_BUFFER_BYTES",
-            "FWD_LOG_LEVEL", "FWD_LOG_FORMAT");
+            "FWD_ADMIN_ADDR", "FWD_LOG_LEVEL", "FWD_LOG_FORMAT");
 
     private static final String DEFAULT_LISTENERS = ":443=443,:2022=22,:5432=5432,:6379=6379,:9092=9092";
 
@@ -51,6 +54,7 @@ class ForwarderConfigTest {
             Duration.ofSeconds(10),
             Duration.ofSeconds(3600),
             new Limits(0, 0, 1000, 65536),
+            Optional.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), 9901)),
             "debug",
             LogFormat.CONSOLE);
 
@@ -69,7 +73,8 @@ class ForwarderConfigTest {
     void emptyOrBlankValuesTakeTheDefaults(String blank) {
         Map<String, String> env = new HashMap<>();
         for (String variable : VARIABLES) {
-            if (!variable.equals("FWD_DOMAIN_SUFFIX")) {
+            // An empty suffix is an error; an empty admin address turns the endpoint off (tested below).
+            if (!variable.equals("FWD_DOMAIN_SUFFIX") && !variable.equals("FWD_ADMIN_ADDR")) {
                 env.put(variable, blank);
             }
         }
@@ -78,8 +83,15 @@ class ForwarderConfigTest {
         assertThat(ForwarderConfig.fromEnvironment(env)).isEqualTo(DEFAULTS);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"", "  "})
+    void emptyAdminAddressTurnsTheEndpointOff(String blank) {
+        assertThat(ForwarderConfig.fromEnvironment(Map.of("FWD_ADMIN_ADDR", blank)).adminAddress()).isEmpty();
+        assertThat(ForwarderConfig.fromEnvironment(Map.of()).adminAddress()).isPresent();
+    }
+
     @Test
-    void readsEveryVariable() {
+    void readsEveryVariable() throws Exception {
         Map<String, String> env = Map.ofEntries(
                 Map.entry("FWD_LISTENERS", " 127.0.0.1:8443=443 , [::1]:8022=22/tls,:5433=5432/raw "),
                 Map.entry("FWD_ALLOWED_GUEST_PORTS", "5432, 443,22,443"),
@@ -98,6 +110,7 @@ class ForwarderConfigTest {
                 Map.entry("FWD_MAX_CONNECTIONS_PER_VM", "500"),
                 Map.entry("FWD_MAX_HANDSHAKES_PER_CLIENT", "0"),
                 Map.entry("FWD_CONNECTION_BUFFER_BYTES", "131072"),
+                Map.entry("FWD_ADMIN_ADDR", "[::1]:19901"),
                 Map.entry("FWD_LOG_LEVEL", "Warning"),
                 Map.entry("FWD_LOG_FORMAT", "JSON"));
 
@@ -116,6 +129,8 @@ class ForwarderConfigTest {
         assertThat(config.resolverCacheTtl()).isEqualTo(Duration.ZERO);
         assertThat(config.shutdownTimeout()).isEqualTo(Duration.ZERO);
         assertThat(config.limits()).isEqualTo(new Limits(10000, 500, 0, 131072));
+        assertThat(config.adminAddress()).contains(new InetSocketAddress(
+                InetAddress.getByAddress(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}), 19901));
         assertThat(config.handshakeTimeout()).isEqualTo(Duration.ofSeconds(3));
         assertThat(config.idleTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(config.logLevel()).isEqualTo("warn");
@@ -164,7 +179,7 @@ class ForwarderConfigTest {
     static Stream<Arguments> badValues() {
         List<Arguments> rows = new ArrayList<>(List.of(
                 bad("FWD_LISTENERS", ":443",
-                        "missing '=' (expected: [host]:port=guestPort[/tls|/raw][+h2])"),
+                        "missing '=' (expected: [host]:port=guestPort[/tls|/raw][+h2][+proxy])"),
                 bad("FWD_LISTENERS", ":0=443",
                         "listen port \"0\": too small (expected: 1..65535)"),
                 bad("FWD_LISTENERS", ":70000=443",
@@ -193,7 +208,7 @@ class ForwarderConfigTest {
                         "entries \"127.0.0.1:6379=6379\" and \"localhost:6379=6379\" both bind port 6379 on the"
                                 + " same address"),
                 bad("FWD_LISTENERS", ",",
-                        "no listener (expected: at least one [host]:port=guestPort[/tls|/raw][+h2] entry)"),
+                        "no listener (expected: at least one [host]:port=guestPort[/tls|/raw][+h2][+proxy] entry)"),
                 arguments(Map.of("FWD_ALLOWED_GUEST_PORTS", "443"), "FWD_LISTENERS", DEFAULT_LISTENERS,
                         "FWD_LISTENERS=\"" + DEFAULT_LISTENERS + "\": entry \":2022=22\": guest port 22 is not in"
                                 + " FWD_ALLOWED_GUEST_PORTS (443) (the default; FWD_LISTENERS is not set)"),
@@ -236,6 +251,9 @@ class ForwarderConfigTest {
             rows.add(bad(variable, "2147483648", "too large (expected: 0..2147483647)"));
         }
         rows.add(bad("FWD_CONNECTION_BUFFER_BYTES", "512", "too small (expected: 1024..67108864)"));
+        rows.add(bad("FWD_ADMIN_ADDR", "example.com:9901",
+                "host \"example.com\" is not an IP address or localhost (host names are not resolved)"));
+        rows.add(bad("FWD_ADMIN_ADDR", "127.0.0.1:99999", "port \"99999\": too large (expected: 1..65535)"));
         rows.add(bad("FWD_CONNECTION_BUFFER_BYTES", "64k", "not a plain decimal integer (expected: 1024..67108864)"));
         return rows.stream();
     }
@@ -312,8 +330,8 @@ class ForwarderConfigTest {
         ForwarderConfig config = new ForwarderConfig(listeners, DEFAULTS.allowedGuestPorts(), DEFAULTS.domain(),
                 DEFAULTS.configRoot(), DEFAULTS.netnsRoots(), DEFAULTS.tlsCertFile(), DEFAULTS.tlsKeyFile(),
                 DEFAULTS.dialTimeout(), DEFAULTS.resolverCacheTtl(), DEFAULTS.shutdownTimeout(),
-                DEFAULTS.handshakeTimeout(), DEFAULTS.idleTimeout(), DEFAULTS.limits(), DEFAULTS.logLevel(),
-                DEFAULTS.logFormat());
+                DEFAULTS.handshakeTimeout(), DEFAULTS.idleTimeout(), DEFAULTS.limits(), DEFAULTS.adminAddress(),
+                DEFAULTS.logLevel(), DEFAULTS.logFormat());
         listeners.clear();
 
         assertThat(config.listeners()).hasSize(5);

@@ -29,12 +29,12 @@ class ListenerParserTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '#', value = {
-            "','                     # no listener (expected: at least one [host]:port=guestPort[/tls|/raw][+h2] entry)",
-            "' , ,'                  # no listener (expected: at least one [host]:port=guestPort[/tls|/raw][+h2] entry)",
+            "','                     # no listener (expected: at least one [host]:port=guestPort[/tls|/raw][+h2][+proxy] entry)",
+            "' , ,'                  # no listener (expected: at least one [host]:port=guestPort[/tls|/raw][+h2][+proxy] entry)",
             ":443=80                 # guest port 80 is not in FWD_ALLOWED_GUEST_PORTS (22,443,5432,6379,9092)",
             ":443=443,:8080=80       # entry \":8080=80\": guest port 80 is not in FWD_ALLOWED_GUEST_PORTS"
                     + " (22,443,5432,6379,9092)",
-            ":443=443,:80            # entry \":80\": missing '=' (expected: [host]:port=guestPort[/tls|/raw][+h2])",
+            ":443=443,:80            # entry \":80\": missing '=' (expected: [host]:port=guestPort[/tls|/raw][+h2][+proxy])",
             ":443=443,:443=22        # entries \":443=443\" and \":443=22/raw\" both bind port 443"
                     + " (a wildcard host binds every address)",
             "127.0.0.1:443=443,:443=443  # entries \"127.0.0.1:443=443\" and \":443=443\" both bind port 443"

@@ -44,9 +44,9 @@ class ListenerSpecTest {
 
     @ParameterizedTest
     @CsvSource(delimiter = '#', value = {
-            "''                  # empty entry (expected: [host]:port=guestPort[/tls|/raw][+h2])",
-            ":443                # missing '=' (expected: [host]:port=guestPort[/tls|/raw][+h2])",
-            ":443=443=443        # more than one '=' (expected: [host]:port=guestPort[/tls|/raw][+h2])",
+            "''                  # empty entry (expected: [host]:port=guestPort[/tls|/raw][+h2][+proxy])",
+            ":443                # missing '=' (expected: [host]:port=guestPort[/tls|/raw][+h2][+proxy])",
+            ":443=443=443        # more than one '=' (expected: [host]:port=guestPort[/tls|/raw][+h2][+proxy])",
             ":0=443              # listen port \"0\": too small (expected: 1..65535)",
             ":70000=443          # listen port \"70000\": too large (expected: 1..65535)",
             ":https=443          # listen port \"https\": not a plain decimal integer (expected: 1..65535)",
@@ -73,9 +73,9 @@ class ListenerSpecTest {
             "::1]:80=443         # IPv6 host \"::1]\" must be in brackets (expected: [::1]:8443=443)",
             "1.2.3.4]:80=443     # host \"1.2.3.4]\" has stray brackets",
             "[fe80::1%eth0]:80=443 # host \"fe80::1%eth0\" has a zone id, which is not supported",
-            ":443=443/tls+h3     # unknown listener option \"h3\" (expected: h2)",
-            ":443=443/tls+       # unknown listener option \"\" (expected: h2)",
-            ":2022=22/raw+h2     # options [H2] need TLS (expected: no option with /raw)",
+            ":443=443/tls+h3     # unknown listener option \"h3\" (expected: h2 or proxy)",
+            ":443=443/tls+       # unknown listener option \"\" (expected: h2 or proxy)",
+            ":2022=22/raw+h2     # option h2 needs TLS (expected: /tls+h2)",
     })
     void rejectsMalformedEntriesWithAReason(String entry, String reason) {
         assertThatIllegalArgumentException().isThrownBy(() -> ListenerSpec.parse(entry)).withMessage(reason);
@@ -92,9 +92,17 @@ class ListenerSpecTest {
 
         assertThat(spec.options()).containsExactly(ListenerOption.H2);
         assertThat(spec.has(ListenerOption.H2)).isTrue();
+        assertThat(spec.has(ListenerOption.PROXY)).isFalse();
         assertThat(spec.text()).isEqualTo(text);
         assertThat(ListenerSpec.parse(spec.text())).isEqualTo(spec);
         assertThat(ListenerSpec.parse(":8443=443").has(ListenerOption.H2)).isFalse();
+    }
+
+    @Test
+    void proxyOptionWorksOnTlsAndRawListeners() {
+        assertThat(ListenerSpec.parse(":8443=443/tls+proxy+h2").text()).isEqualTo(":8443=443/tls+h2+proxy");
+        assertThat(ListenerSpec.parse(":8022=22/raw+proxy").has(ListenerOption.PROXY)).isTrue();
+        assertThat(ListenerSpec.parse(":8022=22/raw+proxy").text()).isEqualTo(":8022=22/raw+proxy");
     }
 
     @Test

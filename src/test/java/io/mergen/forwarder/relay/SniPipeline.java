@@ -9,6 +9,7 @@ import io.mergen.forwarder.TrackingAllocator;
 import io.mergen.forwarder.config.DomainRule;
 import io.mergen.forwarder.config.Limits;
 import io.mergen.forwarder.config.ListenerSpec;
+import io.mergen.forwarder.metrics.ForwarderMetrics;
 import io.mergen.forwarder.netns.DialException;
 import io.mergen.forwarder.netns.NamespaceDialer;
 import io.mergen.forwarder.protocol.CancelKeys;
@@ -102,7 +103,7 @@ final class SniPipeline implements AutoCloseable {
             SslContext tls = ServerTls.serverContext(material, ListenerProtocol.of(listener.spec).alpn(listener.spec));
             contexts.put(listener, new ListenerContext(listener.spec, "localhost", resolver, noDialing, () -> tls,
                     Duration.ofSeconds(1), HANDSHAKE_TIMEOUT, Duration.ofSeconds(60), new CancelKeys(),
-                    new ConnectionLimits(new Limits(0, 0, 0, 65536))));
+                    new ConnectionLimits(new Limits(0, 0, 0, 65536)), new ForwarderMetrics()));
         }
         // One line per connection and per refusal would bury the test output.
         for (String name : QUIET_LOGGERS) {

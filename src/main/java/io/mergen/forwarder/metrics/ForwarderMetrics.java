@@ -1,0 +1,136 @@
+package io.mergen.forwarder.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * Every metric the forwarder exports, declared in this one place, on a Prometheus registry.
+ *
+ * <p>Meters that the relay touches per read are looked up once per connection ({@link #bytes}) and then
+ * incremented directly, so the hot path does no map lookups.
+ */
+public final class ForwarderMetrics {
+    private static final String PREFIX = "mergen_";
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final ConcurrentHashMap<String, AtomicInteger> activeByListener = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, AtomicInteger> activeByVm = new ConcurrentHashMap<>();
+    private final Timer dialDuration = Timer.builder(PREFIX + "dial_duration")
+            .description("Time to connect to a guest inside its namespace, failures included")
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofMillis(1))
+            .maximumExpectedValue(Duration.ofSeconds(10))
+            .register(registry);
+
+    /** Bytes one connection moves, split both ways, counted per listener and per VM. */
+    public record ByteCounters(Counter fromClient, Counter toClient, Counter fromClientOfVm, Counter toClientOfVm) {
+        public void addFromClient(long bytes) {
+            fromClient.increment(bytes);
+            fromClientOfVm.increment(bytes);
+        }
+
+        public void addToClient(long bytes) {
+            toClient.increment(bytes);
+            toClientOfVm.increment(bytes);
+        }
+    }
+
+    public void accepted(String listener) {
+        counter("connections_accepted", "Client connections accepted", "listener", listener).increment();
+        active(activeByListener, "connections_active", "Client connections open now", "listener", listener)
+                .incrementAndGet();
+    }
+
+    public void closed(String listener, String outcome) {
+        counter("connections_closed", "Client connections closed, by how they ended",
+                "listener", listener, "outcome", outcome).increment();
+        active(activeByListener, "connections_active", "Client connections open now", "listener", listener)
+                .decrementAndGet();
+    }
+
+    /** A connection to this VM began relaying; pair with {@link #vmDisconnected}. */
+    public void vmConnected(String vm) {
+        counter("vm_connections", "Connections relayed to a VM", "vm", vm).increment();
+        active(activeByVm, "vm_connections_active", "Connections being relayed to a VM now", "vm", vm)
+                .incrementAndGet();
+    }
+
+    public void vmDisconnected(String vm) {
+        active(activeByVm, "vm_connections_active", "Connections being relayed to a VM now", "vm", vm)
+                .decrementAndGet();
+    }
+
+    public ByteCounters bytes(String listener, String vm) {
+        return new ByteCounters(
+                counter("bytes", "Bytes relayed, per listener and direction", "listener", listener,
+                        "direction", "from_client"),
+                counter("bytes", "Bytes relayed, per listener and direction", "listener", listener,
+                        "direction", "to_client"),
+                counter("vm_bytes", "Bytes relayed, per VM and direction", "vm", vm, "direction", "from_client"),
+                counter("vm_bytes", "Bytes relayed, per VM and direction", "vm", vm, "direction", "to_client"));
+    }
+
+    /** A client that did not complete its TLS opening: timeout, failed, not_tls, too_many_handshakes. */
+    public void handshakeFailed(String reason) {
+        counter("handshake_failures", "TLS openings that did not complete, by reason", "reason", reason).increment();
+    }
+
+    /** A client that could not be routed: no_sni, outside_domain, unknown_vm, no_vm, dial_failed, overloaded. */
+    public void routeFailed(String reason) {
+        counter("route_failures", "Connections that could not be routed, by reason", "reason", reason).increment();
+    }
+
+    /** A limit refused a connection: max_connections, max_connections_per_vm, max_handshakes_per_client. */
+    public void limitHit(String limit) {
+        counter("limit_hits", "Connections refused by a configured limit", "limit", limit).increment();
+    }
+
+    public void dialed(Duration took) {
+        dialDuration.record(took);
+    }
+
+    /** Gauges read from the resolver's current snapshot at scrape time. */
+    public void resolver(Supplier<Integer> vms, Supplier<Integer> aliases, Supplier<Integer> conflicts,
+                         Supplier<Long> reloads) {
+        Gauge.builder(PREFIX + "resolver_vms", vms, s -> s.get()).description("Routable VMs").register(registry);
+        Gauge.builder(PREFIX + "resolver_aliases", aliases, s -> s.get()).description("Routable names")
+                .register(registry);
+        Gauge.builder(PREFIX + "resolver_conflicts", conflicts, s -> s.get())
+                .description("Names claimed by more than one VM").register(registry);
+        Gauge.builder(PREFIX + "resolver_reloads", reloads, s -> s.get())
+                .description("Metadata scans published since start").register(registry);
+    }
+
+    /** The serving certificate's notAfter, as Unix seconds, read at scrape time. */
+    public void certificateExpiry(Supplier<Long> notAfterEpochSeconds) {
+        Gauge.builder(PREFIX + "certificate_expiry_seconds", notAfterEpochSeconds, s -> s.get())
+                .description("Unix time at which the serving certificate expires").register(registry);
+    }
+
+    /** The Prometheus text exposition of every meter. */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    private Counter counter(String name, String description, String... tags) {
+        return Counter.builder(PREFIX + name).description(description).tags(tags).register(registry);
+    }
+
+    private AtomicInteger active(ConcurrentHashMap<String, AtomicInteger> gauges, String name, String description,
+                                 String tag, String value) {
+        return gauges.computeIfAbsent(value, v -> {
+            AtomicInteger count = new AtomicInteger();
+            Gauge.builder(PREFIX + name, count, AtomicInteger::get).description(description).tag(tag, v)
+                    .register(registry);
+            return count;
+        });
+    }
+}

@@ -210,6 +210,16 @@ public final class Forwarder implements AutoCloseable {
         return connections.count();
     }
 
+    /** Re-reads the metadata now (SIGHUP); called from the signal thread, never from an event loop. */
+    public void reload() {
+        log.info("reload requested (SIGHUP)");
+        try {
+            resolver.reload();
+        } catch (RuntimeException e) {
+            log.error("reload failed", e);
+        }
+    }
+
     /** Stops accepting, waits up to {@code grace} for open connections to finish, then closes the rest. */
     public void shutdown(Duration grace) throws InterruptedException {
         for (Channel server : servers) {

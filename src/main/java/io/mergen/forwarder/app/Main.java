@@ -66,9 +66,14 @@ public final class Main {
         for (String signal : List.of("TERM", "INT")) {
             Signal.handle(new Signal(signal), s -> stop.countDown());
         }
+        // SIGHUP, as for nginx and HAProxy: reload certificates and metadata now rather than at the next change.
+        Signal.handle(new Signal("HUP"), s -> forwarder.reload());
+        SystemdNotify systemd = SystemdNotify.fromEnvironment(env.get("NOTIFY_SOCKET"));
         try (forwarder) {
             forwarder.start();
+            systemd.ready();
             stop.await();
+            systemd.stopping();
             log.info("signal received, shutting down");
             forwarder.shutdown(config.shutdownTimeout());
             log.info("stopped");

@@ -19,6 +19,9 @@ enum EnvVar {
             "PEM certificate chain for *.<domain>, where <domain> is [prefix.]suffix"),
     FWD_TLS_KEY_FILE("/etc/mergen/certs/wildcard.<domain>.key",
             "PEM private key of that certificate"),
+    FWD_TLS_CERTS("",
+            "more certificates, as comma-separated cert.pem:key.pem pairs; a handshake gets the one whose names cover"
+                    + " its server name, else the FWD_TLS_CERT_FILE one; empty = none"),
     FWD_DIAL_TIMEOUT_SECONDS("5",
             "seconds to connect to the guest service (> 0)"),
     FWD_RESOLVER_CACHE_TTL_SECONDS("5",

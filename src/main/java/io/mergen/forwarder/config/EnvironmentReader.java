@@ -6,6 +6,8 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -22,6 +24,8 @@ import java.util.function.Function;
  * exception, as an empty domain could never match a server name.
  */
 final class EnvironmentReader {
+
+    private static final String CERT_PAIR_EXPECTED = " (expected: cert.pem:key.pem[,cert2.pem:key2.pem...])";
 
     private final Map<String, String> env;
 
@@ -100,6 +104,39 @@ final class EnvironmentReader {
         } catch (InvalidPathException e) {
             throw new IllegalArgumentException("not a valid path: " + e.getReason(), e);
         }
+    }
+
+    /**
+     * Parses {@code cert.pem:key.pem[,cert2.pem:key2.pem...]}; blank entries are skipped, so the empty default means
+     * none. Each entry has exactly one ':', as a path with a colon could not be split without guessing.
+     */
+    static List<CertPair> certPairs(String value) {
+        Set<CertPair> pairs = new LinkedHashSet<>();
+        for (String entry : value.split(",", -1)) {
+            if (entry.isBlank()) {
+                continue;
+            }
+            String text = entry.strip();
+            int colon = text.indexOf(':');
+            if (colon < 0 || colon != text.lastIndexOf(':')) {
+                throw new IllegalArgumentException("entry " + ConfigException.quote(text) + ": "
+                        + (colon < 0 ? "missing ':'" : "more than one ':'") + CERT_PAIR_EXPECTED);
+            }
+            String cert = text.substring(0, colon).strip();
+            String key = text.substring(colon + 1).strip();
+            if (cert.isEmpty() || key.isEmpty()) {
+                throw new IllegalArgumentException("entry " + ConfigException.quote(text) + ": empty "
+                        + (cert.isEmpty() ? "certificate" : "key") + " path" + CERT_PAIR_EXPECTED);
+            }
+            try {
+                if (!pairs.add(new CertPair(path(cert), path(key)))) {
+                    throw new IllegalArgumentException("listed twice");
+                }
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("entry " + ConfigException.quote(text) + ": " + e.getMessage(), e);
+            }
+        }
+        return List.copyOf(pairs);
     }
 
     static Function<String, Duration> seconds(long minSeconds) {

@@ -113,6 +113,7 @@ class ForwarderConfigFuzzTest {
             case FWD_DOMAIN_PREFIX -> List.of("", "vm", ".Vm.");
             case FWD_DOMAIN_SUFFIX -> List.of("localhost", "example.com.");
             case FWD_CONFIG_ROOT, FWD_NETNS_ROOT, FWD_TLS_CERT_FILE, FWD_TLS_KEY_FILE -> List.of("/tmp/x", "rel/../y");
+            case FWD_TLS_CERTS -> List.of("", "/tmp/a.crt:/tmp/a.key", "a.crt:a.key, /b.crt:/b.key,");
             case FWD_DIAL_TIMEOUT_SECONDS, FWD_HANDSHAKE_TIMEOUT_SECONDS, FWD_IDLE_TIMEOUT_SECONDS ->
                     List.of("1", "60");
             case FWD_RESOLVER_CACHE_TTL_SECONDS, FWD_SHUTDOWN_TIMEOUT_SECONDS -> List.of("0", "15");
@@ -145,6 +146,10 @@ class ForwarderConfigFuzzTest {
             case FWD_CONFIG_ROOT, FWD_NETNS_ROOT, FWD_TLS_CERT_FILE, FWD_TLS_KEY_FILE -> Arbitraries.oneOf(
                     Arbitraries.strings().withChars("/.a\u0000 \n\u00e9").ofMaxLength(30),
                     Arbitraries.of("/etc/mergen/vm.d", "relative/dir", "/a/../b/./c//", "/\u0000"));
+            case FWD_TLS_CERTS -> Arbitraries.oneOf(
+                            Arbitraries.strings().withChars("/.a:, \u0000\n").ofMaxLength(30),
+                            Arbitraries.of("/a.crt:/a.key", "a:b:c", ":", "/a.crt:", ":/a.key", "/\u0000:/k", "x"))
+                    .list().ofMinSize(1).ofMaxSize(3).map(entries -> String.join(",", entries));
             case FWD_DIAL_TIMEOUT_SECONDS, FWD_RESOLVER_CACHE_TTL_SECONDS, FWD_SHUTDOWN_TIMEOUT_SECONDS,
                  FWD_HANDSHAKE_TIMEOUT_SECONDS, FWD_IDLE_TIMEOUT_SECONDS -> Arbitraries.oneOf(
                     Arbitraries.longs().map(String::valueOf),

@@ -28,10 +28,13 @@ class ForwarderConfigTest {
     private static final List<String> VARIABLES = List.of(
             "FWD_LISTENERS", "FWD_ALLOWED_GUEST_PORTS", "FWD_DOMAIN_PREFIX", "FWD_DOMAIN_SUFFIX",
             "FWD_CONFIG_ROOT", "FWD_NETNS_ROOT", "FWD_TLS_CERT_FILE", "FWD_TLS_KEY_FILE",
-            "FWD_DIAL_TIMEOUT_SECONDS", "FWD_RESOLVER_CACHE_TTL_SECONDS", "FWD_SHUTDOWN_TIMEOUT_SECONDS",
+            "FWD_TLS_CERTS", "FWD_DIAL_TIMEOUT_SECONDS", "FWD_RESOLVER_CACHE_TTL_SECONDS",
+            "FWD_SHUTDOWN_TIMEOUT_SECONDS",
             "FWD_HANDSHAKE_TIMEOUT_SECONDS", "FWD_IDLE_TIMEOUT_SECONDS", "FWD_MAX_CONNECTIONS",
             "FWD_MAX_CONNECTIONS_PER_VM", "FWD_MAX_HANDSHAKES_PER_CLIENT", "FWD_CONNECTION_BUFFER_BYTES",
             "FWD_ADMIN_ADDR", "FWD_LOG_LEVEL", "FWD_LOG_FORMAT");
+
+    private static final String CERT_PAIRS_EXPECTED = " (expected: cert.pem:key.pem[,cert2.pem:key2.pem...])";
 
     private static final String DEFAULT_LISTENERS = ":443=443,:2022=22,:5432=5432,:6379=6379,:9092=9092";
 
@@ -48,6 +51,7 @@ class ForwarderConfigTest {
             List.of(Path.of("/run/netns"), Path.of("/var/run/netns")),
             Path.of("/etc/mergen/certs/wildcard.localhost.crt"),
             Path.of("/etc/mergen/certs/wildcard.localhost.key"),
+            List.of(),
             Duration.ofSeconds(5),
             Duration.ofSeconds(5),
             Duration.ofSeconds(15),
@@ -101,6 +105,7 @@ class ForwarderConfigTest {
                 Map.entry("FWD_NETNS_ROOT", "/srv/netns"),
                 Map.entry("FWD_TLS_CERT_FILE", "/srv/tls/cert.pem"),
                 Map.entry("FWD_TLS_KEY_FILE", "/srv/tls/key.pem"),
+                Map.entry("FWD_TLS_CERTS", " /srv/a.crt:/srv/a.key ,, rel/b.crt : /srv/x/../b.key,"),
                 Map.entry("FWD_DIAL_TIMEOUT_SECONDS", "2"),
                 Map.entry("FWD_RESOLVER_CACHE_TTL_SECONDS", "0"),
                 Map.entry("FWD_SHUTDOWN_TIMEOUT_SECONDS", "0"),
@@ -125,6 +130,9 @@ class ForwarderConfigTest {
                 .containsExactly(Path.of("/srv/netns"), Path.of("/run/netns"), Path.of("/var/run/netns"));
         assertThat(config.tlsCertFile()).isEqualTo(Path.of("/srv/tls/cert.pem"));
         assertThat(config.tlsKeyFile()).isEqualTo(Path.of("/srv/tls/key.pem"));
+        assertThat(config.tlsCerts()).containsExactly(
+                new CertPair(Path.of("/srv/a.crt"), Path.of("/srv/a.key")),
+                new CertPair(Path.of("rel/b.crt"), Path.of("/srv/b.key")));
         assertThat(config.dialTimeout()).isEqualTo(Duration.ofSeconds(2));
         assertThat(config.resolverCacheTtl()).isEqualTo(Duration.ZERO);
         assertThat(config.shutdownTimeout()).isEqualTo(Duration.ZERO);
@@ -230,6 +238,18 @@ class ForwarderConfigTest {
                         "label \"exa_mple\" is not 1..63 letters, digits and inner hyphens"),
                 bad("FWD_DOMAIN_PREFIX", "v..m",
                         "empty label in \"v..m\""),
+                bad("FWD_TLS_CERTS", "/a.crt:/a.key,/b.crt",
+                        "entry \"/b.crt\": missing ':'" + CERT_PAIRS_EXPECTED),
+                bad("FWD_TLS_CERTS", "/a.crt:/a.key:/b.key",
+                        "entry \"/a.crt:/a.key:/b.key\": more than one ':'" + CERT_PAIRS_EXPECTED),
+                bad("FWD_TLS_CERTS", " :/a.key",
+                        "entry \":/a.key\": empty certificate path" + CERT_PAIRS_EXPECTED),
+                bad("FWD_TLS_CERTS", "/a.crt: ",
+                        "entry \"/a.crt:\": empty key path" + CERT_PAIRS_EXPECTED),
+                bad("FWD_TLS_CERTS", "/a.crt:/a.key,/a.crt:/x/../a.key",
+                        "entry \"/a.crt:/x/../a.key\": listed twice"),
+                bad("FWD_TLS_CERTS", "/a.crt:/a\u0000.key",
+                        "entry \"/a.crt:/a\\u0000.key\": not a valid path: Nul character not allowed"),
                 bad("FWD_CONFIG_ROOT", "/etc/\u0000vm.d",
                         "not a valid path: Nul character not allowed"),
                 bad("FWD_LOG_LEVEL", " verbose ",
@@ -314,6 +334,7 @@ class ForwarderConfigTest {
                 "FWD_NETNS_ROOT  default: /run/netns",
                 "FWD_TLS_CERT_FILE  default: /etc/mergen/certs/wildcard.<domain>.crt",
                 "FWD_TLS_KEY_FILE  default: /etc/mergen/certs/wildcard.<domain>.key",
+                "FWD_TLS_CERTS  default: (empty)",
                 "FWD_DIAL_TIMEOUT_SECONDS  default: 5",
                 "FWD_RESOLVER_CACHE_TTL_SECONDS  default: 5",
                 "FWD_SHUTDOWN_TIMEOUT_SECONDS  default: 15",
@@ -329,7 +350,7 @@ class ForwarderConfigTest {
         List<ListenerSpec> listeners = new ArrayList<>(DEFAULTS.listeners());
         ForwarderConfig config = new ForwarderConfig(listeners, DEFAULTS.allowedGuestPorts(), DEFAULTS.domain(),
                 DEFAULTS.configRoot(), DEFAULTS.netnsRoots(), DEFAULTS.tlsCertFile(), DEFAULTS.tlsKeyFile(),
-                DEFAULTS.dialTimeout(), DEFAULTS.resolverCacheTtl(), DEFAULTS.shutdownTimeout(),
+                DEFAULTS.tlsCerts(), DEFAULTS.dialTimeout(), DEFAULTS.resolverCacheTtl(), DEFAULTS.shutdownTimeout(),
                 DEFAULTS.handshakeTimeout(), DEFAULTS.idleTimeout(), DEFAULTS.limits(), DEFAULTS.adminAddress(),
                 DEFAULTS.logLevel(), DEFAULTS.logFormat());
         listeners.clear();

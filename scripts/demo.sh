@@ -90,6 +90,9 @@ cat <<MSG
 mergen-forwarder demo
   VMs: app1 ($id1) and app2 ($id2), both at $guest_ip inside their own namespace
   metadata: $work/vm.d    certificate CA: $work/ca.crt
+  Each VM name gets its own short-lived certificate from that demo CA at its first handshake (FWD_TLS_CA_*).
+  Trust it with --cacert as below, or system-wide for the demo's lifetime:
+    cp $work/ca.crt /usr/local/share/ca-certificates/mergen-demo.crt && update-ca-certificates
 
 Try, in another terminal:
   curl --cacert $work/ca.crt --resolve app1.localhost:$https_port:127.0.0.1 https://app1.localhost:$https_port/
@@ -108,6 +111,8 @@ FWD_DOMAIN_SUFFIX=localhost \
 FWD_CONFIG_ROOT="$work/vm.d" \
 FWD_TLS_CERT_FILE="$work/wildcard.crt" \
 FWD_TLS_KEY_FILE="$work/wildcard.key" \
+FWD_TLS_CA_CERT_FILE="$work/ca.crt" \
+FWD_TLS_CA_KEY_FILE="$work/ca.key" \
 FWD_LOG_LEVEL=${FWD_LOG_LEVEL:-info} \
   "$FWD_JAVA" "${FWD_JVM_FLAGS[@]}" -jar "$fwd_jar" || true
 # In the foreground the forwarder gets the terminal's Ctrl-C itself, stops gracefully, and the EXIT trap cleans up.

@@ -15,12 +15,12 @@ import io.mergen.forwarder.relay.ConnectionLog;
 import io.mergen.forwarder.relay.ConnectionSnapshot;
 import io.mergen.forwarder.relay.ForwarderInitializer;
 import io.mergen.forwarder.relay.ListenerContext;
+import io.mergen.forwarder.relay.TlsSelector;
 import io.mergen.forwarder.resolver.VmResolver;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.handler.ssl.SslContext;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
 import org.slf4j.Logger;
@@ -33,11 +33,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
-import java.util.function.Supplier;
 
 /**
  * The running forwarder: one event loop group, one server channel per listener, and a graceful stop that
@@ -48,11 +45,11 @@ public final class Forwarder implements AutoCloseable {
 
     private final ForwarderConfig config;
     private final VmResolver resolver;
-    private final Function<List<String>, SslContext> tls;
+    /** Empty when every listener is raw. */
+    private final Optional<TlsContexts> tls;
     private final CancelKeys cancelKeys = new CancelKeys();
     private final ForwarderMetrics metrics = new ForwarderMetrics();
     private final ConnectionLimits limits;
-    private final OptionalLong certificateNotAfter;
     private AdminServer admin;
     private final Transport transport;
     private final NamespaceDialer dialer;
@@ -62,8 +59,8 @@ public final class Forwarder implements AutoCloseable {
     private final String tlsProvider;
     private EventLoopGroup loops;
 
-    Forwarder(ForwarderConfig config, VmResolver resolver, Function<List<String>, SslContext> tls,
-              Transport transport, NamespaceDialer dialer, String tlsProvider, OptionalLong certificateNotAfter) {
+    Forwarder(ForwarderConfig config, VmResolver resolver, Optional<TlsContexts> tls,
+              Transport transport, NamespaceDialer dialer, String tlsProvider) {
         this.config = config;
         this.resolver = resolver;
         this.tls = tls;
@@ -71,12 +68,12 @@ public final class Forwarder implements AutoCloseable {
         this.dialer = dialer;
         this.tlsProvider = tlsProvider;
         this.limits = new ConnectionLimits(config.limits());
-        this.certificateNotAfter = certificateNotAfter;
     }
 
     /** Loads the routes and binds every listener; throws when one cannot be bound, after closing the ones that were. */
     public void start() throws InterruptedException {
         resolver.start();
+        tls.ifPresent(contexts -> contexts.store().start());
         loops = transport.newEventLoopGroup(Runtime.getRuntime().availableProcessors(), "fwd-loop");
         startAllThreads(loops);
         try {
@@ -106,7 +103,8 @@ public final class Forwarder implements AutoCloseable {
     private void registerGauges() {
         metrics.resolver(() -> resolver.current().vms().size(), () -> resolver.current().aliases().size(),
                 () -> resolver.current().conflicts().size(), resolver::reloads);
-        certificateNotAfter.ifPresent(notAfter -> metrics.certificateExpiry(() -> notAfter));
+        tls.ifPresent(contexts -> metrics.certificates(contexts.store()::earliestExpiryEpochSeconds,
+                contexts.store()::reloads, contexts.store()::reloadFailures));
     }
 
     private AdminServer startAdmin(InetSocketAddress address) throws InterruptedException {
@@ -133,7 +131,7 @@ public final class Forwarder implements AutoCloseable {
         if (bound < config.listeners().size()) {
             problems.add("listeners bound: " + bound + " of " + config.listeners().size());
         }
-        if (certificateNotAfter.isEmpty() && config.listeners().stream()
+        if (tls.isEmpty() && config.listeners().stream()
                 .anyMatch(l -> ListenerProtocol.of(l) != ListenerProtocol.RAW)) {
             problems.add("no certificate loaded");
         }
@@ -172,8 +170,9 @@ public final class Forwarder implements AutoCloseable {
 
     private Channel bind(ListenerSpec spec) throws InterruptedException {
         ListenerProtocol protocol = ListenerProtocol.of(spec);
-        Supplier<SslContext> listenerTls = protocol == ListenerProtocol.RAW
-                ? null : () -> tls.apply(protocol.alpn(spec));
+        List<String> alpn = protocol.alpn(spec);
+        TlsSelector listenerTls = protocol == ListenerProtocol.RAW ? null
+                : (serverName, routed) -> tls.orElseThrow().select(serverName, routed, alpn);
         ListenerContext context = new ListenerContext(spec, config.domain().domain(), resolver, dialer, listenerTls,
                 config.dialTimeout(), config.handshakeTimeout(), config.idleTimeout(), cancelKeys, limits, metrics);
         ServerBootstrap bootstrap = new ServerBootstrap()
@@ -210,11 +209,12 @@ public final class Forwarder implements AutoCloseable {
         return connections.count();
     }
 
-    /** Re-reads the metadata now (SIGHUP); called from the signal thread, never from an event loop. */
+    /** Re-reads the metadata and certificates now (SIGHUP); called from the signal thread, never an event loop. */
     public void reload() {
         log.info("reload requested (SIGHUP)");
         try {
             resolver.reload();
+            tls.ifPresent(contexts -> log.info("certificates reloaded: {}", contexts.store().reload()));
         } catch (RuntimeException e) {
             log.error("reload failed", e);
         }
@@ -247,6 +247,7 @@ public final class Forwarder implements AutoCloseable {
         }
         // After the loops: no dial is in flight once they have stopped.
         dialer.close();
+        tls.ifPresent(TlsContexts::close);
         resolver.close();
     }
 

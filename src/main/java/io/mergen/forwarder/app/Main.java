@@ -8,19 +8,20 @@ import io.mergen.forwarder.netns.NamespaceDialer;
 import io.mergen.forwarder.netns.Transport;
 import io.mergen.forwarder.protocol.ListenerProtocol;
 import io.mergen.forwarder.resolver.VmResolver;
+import io.mergen.forwarder.config.CertPair;
+import io.mergen.forwarder.tls.CertificateStore;
 import io.mergen.forwarder.tls.KeyMaterial;
+import io.mergen.forwarder.tls.LocalIssuer;
 import io.mergen.forwarder.tls.ServerTls;
 import io.mergen.forwarder.tls.WildcardCoverage;
-import io.netty.handler.ssl.SslContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
 
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalLong;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BiFunction;
 
@@ -95,37 +96,37 @@ public final class Main {
     static Forwarder assemble(ForwarderConfig config,
                               BiFunction<List<Path>, Transport, NamespaceDialer> dialers) {
         Logger log = LoggerFactory.getLogger(Main.class);
-        KeyMaterial material = needsTls(config) ? loadKeyMaterial(config, log) : null;
-        // One server context per distinct ALPN offer, built now so a bad one fails at start, not at a handshake.
-        Map<List<String>, SslContext> contexts = new HashMap<>();
-        if (material != null) {
-            for (ListenerSpec spec : config.listeners()) {
-                ListenerProtocol protocol = ListenerProtocol.of(spec);
-                if (protocol != ListenerProtocol.RAW) {
-                    contexts.computeIfAbsent(protocol.alpn(spec), alpn -> ServerTls.serverContext(material, alpn));
-                }
-            }
-        }
+        Optional<TlsContexts> tls = needsTls(config) ? Optional.of(loadTls(config, log)) : Optional.empty();
         Transport transport = Transport.detect();
         NamespaceDialer dialer = dialers.apply(config.netnsRoots(), transport);
         VmResolver resolver = new VmResolver(config.configRoot(), config.resolverCacheTtl(), config.domain());
-        return new Forwarder(config, resolver, contexts::get, transport, dialer,
-                material == null ? "none" : ServerTls.providerName(),
-                material == null ? OptionalLong.empty()
-                        : OptionalLong.of(material.leaf().getNotAfter().toInstant().getEpochSecond()));
+        return new Forwarder(config, resolver, tls, transport, dialer,
+                tls.isEmpty() ? "none" : ServerTls.providerName());
     }
 
     private static boolean needsTls(ForwarderConfig config) {
         return config.listeners().stream().anyMatch(l -> l.mode() == ListenerMode.TLS);
     }
 
-    private static KeyMaterial loadKeyMaterial(ForwarderConfig config, Logger log) {
-        KeyMaterial material = KeyMaterial.load(config.tlsCertFile(), config.tlsKeyFile());
+    /** Loads every certificate now, so a bad one is a configuration error, and builds each listener's contexts. */
+    private static TlsContexts loadTls(ForwarderConfig config, Logger log) {
+        CertificateStore store = CertificateStore.load(new CertPair(config.tlsCertFile(), config.tlsKeyFile()),
+                config.tlsCerts());
+        for (ListenerSpec spec : config.listeners()) {
+            ListenerProtocol protocol = ListenerProtocol.of(spec);
+            if (protocol != ListenerProtocol.RAW) {
+                store.prepare(protocol.alpn(spec));
+            }
+        }
         String domain = config.domain().domain();
+        KeyMaterial material = store.material(null);
         if (!WildcardCoverage.coversWildcard(material.leaf(), domain)) {
             log.warn("certificate {} does not cover *.{} (it names {}); clients will not verify it",
                     config.tlsCertFile(), domain, WildcardCoverage.dnsNames(material.leaf()));
         }
-        return material;
+        Optional<LocalIssuer> issuer = config.localCa().map(ca -> LocalIssuer.load(ca.cert(), ca.key()));
+        issuer.ifPresent(ca -> log.info("issuing a certificate per routed name from the local CA {}",
+                ca.caCertificate().getSubjectX500Principal().getName()));
+        return new TlsContexts(store, issuer);
     }
 }

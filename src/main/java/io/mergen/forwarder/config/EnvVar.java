@@ -22,6 +22,11 @@ enum EnvVar {
     FWD_TLS_CERTS("",
             "more certificates, as comma-separated cert.pem:key.pem pairs; a handshake gets the one whose names cover"
                     + " its server name, else the FWD_TLS_CERT_FILE one; empty = none"),
+    FWD_TLS_CA_CERT_FILE("",
+            "PEM certificate of a local CA: each routed name then gets its own short-lived leaf from it at its first"
+                    + " handshake (as Caddy's internal issuer); empty = off"),
+    FWD_TLS_CA_KEY_FILE("",
+            "PEM private key of that CA; set together with FWD_TLS_CA_CERT_FILE"),
     FWD_DIAL_TIMEOUT_SECONDS("5",
             "seconds to connect to the guest service (> 0)"),
     FWD_RESOLVER_CACHE_TTL_SECONDS("5",

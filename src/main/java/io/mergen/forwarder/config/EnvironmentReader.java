@@ -51,15 +51,25 @@ final class EnvironmentReader {
     }
 
     /**
-     * For a variable whose empty value turns a feature off (FWD_ADMIN_ADDR): unset takes the default, set but
-     * empty gives empty.
+     * For a variable whose empty value turns a feature off (FWD_ADMIN_ADDR, the local CA): unset takes the
+     * default, set but empty, or an empty default, gives empty.
      */
     <T> Optional<T> readOptional(EnvVar variable, Function<String, T> parser) {
         String raw = env.get(variable.name());
-        if (raw != null && raw.isBlank()) {
-            return Optional.empty();
+        boolean off = raw == null ? variable.defaultValue().isEmpty() : raw.isBlank();
+        return off ? Optional.empty() : Optional.of(read(variable, parser));
+    }
+
+    /** FWD_TLS_CA_CERT_FILE and FWD_TLS_CA_KEY_FILE: both set, or both empty. */
+    Optional<CertPair> localCa() {
+        Optional<Path> cert = readOptional(EnvVar.FWD_TLS_CA_CERT_FILE, EnvironmentReader::path);
+        Optional<Path> key = readOptional(EnvVar.FWD_TLS_CA_KEY_FILE, EnvironmentReader::path);
+        if (cert.isPresent() != key.isPresent()) {
+            EnvVar missing = cert.isPresent() ? EnvVar.FWD_TLS_CA_KEY_FILE : EnvVar.FWD_TLS_CA_CERT_FILE;
+            EnvVar given = cert.isPresent() ? EnvVar.FWD_TLS_CA_CERT_FILE : EnvVar.FWD_TLS_CA_KEY_FILE;
+            throw new ConfigException(missing.name(), "", "empty while " + given + " is set (expected: both or neither)");
         }
-        return Optional.of(read(variable, parser));
+        return cert.map(c -> new CertPair(c, key.orElseThrow()));
     }
 
     /** The suffix, which unlike the other variables may not be set to an empty value. */

@@ -109,10 +109,16 @@ public final class ForwarderMetrics {
                 .description("Metadata scans published since start").register(registry);
     }
 
-    /** The serving certificate's notAfter, as Unix seconds, read at scrape time. */
-    public void certificateExpiry(Supplier<Long> notAfterEpochSeconds) {
-        Gauge.builder(PREFIX + "certificate_expiry_seconds", notAfterEpochSeconds, s -> s.get())
-                .description("Unix time at which the serving certificate expires").register(registry);
+    /** Certificate gauges, read at scrape time from the certificate store. */
+    public void certificates(Supplier<Long> earliestNotAfterEpochSeconds, Supplier<Long> reloads,
+                             Supplier<Long> reloadFailures) {
+        Gauge.builder(PREFIX + "certificate_expiry_seconds", earliestNotAfterEpochSeconds, s -> s.get())
+                .description("Unix time at which the first serving certificate expires").register(registry);
+        Gauge.builder(PREFIX + "certificate_reloads", reloads, s -> s.get())
+                .description("Certificate pairs replaced since start").register(registry);
+        Gauge.builder(PREFIX + "certificate_reload_failures", reloadFailures, s -> s.get())
+                .description("Changed certificate pairs refused (invalid or mismatched); the old pair stays")
+                .register(registry);
     }
 
     /** The Prometheus text exposition of every meter. */

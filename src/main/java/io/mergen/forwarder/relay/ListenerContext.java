@@ -6,10 +6,8 @@ import io.mergen.forwarder.netns.NamespaceDialer;
 import io.mergen.forwarder.protocol.CancelKeys;
 import io.mergen.forwarder.protocol.ListenerProtocol;
 import io.mergen.forwarder.resolver.VmResolver;
-import io.netty.handler.ssl.SslContext;
 
 import java.time.Duration;
-import java.util.function.Supplier;
 
 import static java.util.Objects.requireNonNull;
 
@@ -17,7 +15,7 @@ import static java.util.Objects.requireNonNull;
  * Everything the pipeline of one listener needs, shared by all of its connections.
  *
  * @param domain the domain served, {@code <prefix.>suffix}, for error messages
- * @param tls the current server TLS context; a supplier so a reloaded certificate applies to new handshakes
+ * @param tls picks the server TLS context per handshake, so a reloaded certificate applies to new handshakes
  *            (null for raw listeners)
  * @param cancelKeys Postgres cancel keys of all connections, shared by every Postgres listener
  * @param limits the connection limits, shared by every listener
@@ -28,7 +26,7 @@ public record ListenerContext(
         String domain,
         VmResolver resolver,
         NamespaceDialer dialer,
-        Supplier<SslContext> tls,
+        TlsSelector tls,
         Duration dialTimeout,
         Duration handshakeTimeout,
         Duration idleTimeout,

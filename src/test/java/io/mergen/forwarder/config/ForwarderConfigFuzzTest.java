@@ -120,6 +120,7 @@ class ForwarderConfigFuzzTest {
             case FWD_MAX_CONNECTIONS, FWD_MAX_CONNECTIONS_PER_VM, FWD_MAX_HANDSHAKES_PER_CLIENT -> List.of("0", "500");
             case FWD_CONNECTION_BUFFER_BYTES -> List.of("1024", "65536");
             case FWD_ADMIN_ADDR -> List.of("", "127.0.0.1:9901", "[::1]:19901");
+            case FWD_TLS_CA_CERT_FILE, FWD_TLS_CA_KEY_FILE -> List.of("");
             case FWD_LOG_LEVEL -> List.of("info", "WARNING");
             case FWD_LOG_FORMAT -> List.of("console", "JSON");
         };
@@ -161,6 +162,7 @@ class ForwarderConfigFuzzTest {
                     Arbitraries.longs().map(String::valueOf),
                     Arbitraries.of("0", "1023", "1024", "67108864", "67108865", "2147483647", "2147483648", "64k",
                             "-1", "1e3"));
+            case FWD_TLS_CA_CERT_FILE, FWD_TLS_CA_KEY_FILE -> Arbitraries.of("", "/ca.pem", "rel/ca.key", "/\u0000");
             case FWD_ADMIN_ADDR -> Arbitraries.of("", "127.0.0.1:9901", ":9901", "[::1]:1", "localhost:0",
                     "example.com:80", "[::1]", "1.2.3.4:70000", "127.0.0.1:9901\n");
             case FWD_LOG_LEVEL -> Arbitraries.of("trace", "DEBUG", "Info", "warn", "WARNING", "error", "fatal",

@@ -28,7 +28,7 @@ class ForwarderConfigTest {
     private static final List<String> VARIABLES = List.of(
             "FWD_LISTENERS", "FWD_ALLOWED_GUEST_PORTS", "FWD_DOMAIN_PREFIX", "FWD_DOMAIN_SUFFIX",
             "FWD_CONFIG_ROOT", "FWD_NETNS_ROOT", "FWD_TLS_CERT_FILE", "FWD_TLS_KEY_FILE",
-            "FWD_TLS_CERTS", "FWD_DIAL_TIMEOUT_SECONDS", "FWD_RESOLVER_CACHE_TTL_SECONDS",
+            "FWD_TLS_CERTS", "FWD_TLS_CA_CERT_FILE", "FWD_TLS_CA_KEY_FILE", "FWD_DIAL_TIMEOUT_SECONDS", "FWD_RESOLVER_CACHE_TTL_SECONDS",
             "FWD_SHUTDOWN_TIMEOUT_SECONDS",
             "FWD_HANDSHAKE_TIMEOUT_SECONDS", "FWD_IDLE_TIMEOUT_SECONDS", "FWD_MAX_CONNECTIONS",
             "FWD_MAX_CONNECTIONS_PER_VM", "FWD_MAX_HANDSHAKES_PER_CLIENT", "FWD_CONNECTION_BUFFER_BYTES",
@@ -52,6 +52,7 @@ class ForwarderConfigTest {
             Path.of("/etc/mergen/certs/wildcard.localhost.crt"),
             Path.of("/etc/mergen/certs/wildcard.localhost.key"),
             List.of(),
+            Optional.empty(),
             Duration.ofSeconds(5),
             Duration.ofSeconds(5),
             Duration.ofSeconds(15),
@@ -106,6 +107,8 @@ class ForwarderConfigTest {
                 Map.entry("FWD_TLS_CERT_FILE", "/srv/tls/cert.pem"),
                 Map.entry("FWD_TLS_KEY_FILE", "/srv/tls/key.pem"),
                 Map.entry("FWD_TLS_CERTS", " /srv/a.crt:/srv/a.key ,, rel/b.crt : /srv/x/../b.key,"),
+                Map.entry("FWD_TLS_CA_CERT_FILE", "/srv/ca/ca.crt"),
+                Map.entry("FWD_TLS_CA_KEY_FILE", "/srv/ca/ca.key"),
                 Map.entry("FWD_DIAL_TIMEOUT_SECONDS", "2"),
                 Map.entry("FWD_RESOLVER_CACHE_TTL_SECONDS", "0"),
                 Map.entry("FWD_SHUTDOWN_TIMEOUT_SECONDS", "0"),
@@ -130,6 +133,7 @@ class ForwarderConfigTest {
                 .containsExactly(Path.of("/srv/netns"), Path.of("/run/netns"), Path.of("/var/run/netns"));
         assertThat(config.tlsCertFile()).isEqualTo(Path.of("/srv/tls/cert.pem"));
         assertThat(config.tlsKeyFile()).isEqualTo(Path.of("/srv/tls/key.pem"));
+        assertThat(config.localCa()).contains(new CertPair(Path.of("/srv/ca/ca.crt"), Path.of("/srv/ca/ca.key")));
         assertThat(config.tlsCerts()).containsExactly(
                 new CertPair(Path.of("/srv/a.crt"), Path.of("/srv/a.key")),
                 new CertPair(Path.of("rel/b.crt"), Path.of("/srv/b.key")));
@@ -238,6 +242,8 @@ class ForwarderConfigTest {
                         "label \"exa_mple\" is not 1..63 letters, digits and inner hyphens"),
                 bad("FWD_DOMAIN_PREFIX", "v..m",
                         "empty label in \"v..m\""),
+                arguments(Map.of("FWD_TLS_CA_CERT_FILE", "/ca.crt"), "FWD_TLS_CA_KEY_FILE", "",
+                        "FWD_TLS_CA_KEY_FILE=\"\": empty while FWD_TLS_CA_CERT_FILE is set (expected: both or neither)"),
                 bad("FWD_TLS_CERTS", "/a.crt:/a.key,/b.crt",
                         "entry \"/b.crt\": missing ':'" + CERT_PAIRS_EXPECTED),
                 bad("FWD_TLS_CERTS", "/a.crt:/a.key:/b.key",
@@ -350,7 +356,7 @@ class ForwarderConfigTest {
         List<ListenerSpec> listeners = new ArrayList<>(DEFAULTS.listeners());
         ForwarderConfig config = new ForwarderConfig(listeners, DEFAULTS.allowedGuestPorts(), DEFAULTS.domain(),
                 DEFAULTS.configRoot(), DEFAULTS.netnsRoots(), DEFAULTS.tlsCertFile(), DEFAULTS.tlsKeyFile(),
-                DEFAULTS.tlsCerts(), DEFAULTS.dialTimeout(), DEFAULTS.resolverCacheTtl(), DEFAULTS.shutdownTimeout(),
+                DEFAULTS.tlsCerts(), DEFAULTS.localCa(), DEFAULTS.dialTimeout(), DEFAULTS.resolverCacheTtl(), DEFAULTS.shutdownTimeout(),
                 DEFAULTS.handshakeTimeout(), DEFAULTS.idleTimeout(), DEFAULTS.limits(), DEFAULTS.adminAddress(),
                 DEFAULTS.logLevel(), DEFAULTS.logFormat());
         listeners.clear();

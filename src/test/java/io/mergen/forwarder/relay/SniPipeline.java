@@ -101,7 +101,7 @@ final class SniPipeline implements AutoCloseable {
                 loop.newFailedFuture(new DialException("the fuzz test dials nothing"));
         for (Listener listener : Listener.values()) {
             SslContext tls = ServerTls.serverContext(material, ListenerProtocol.of(listener.spec).alpn(listener.spec));
-            contexts.put(listener, new ListenerContext(listener.spec, "localhost", resolver, noDialing, () -> tls,
+            contexts.put(listener, new ListenerContext(listener.spec, "localhost", resolver, noDialing, (name, routed) -> tls,
                     Duration.ofSeconds(1), HANDSHAKE_TIMEOUT, Duration.ofSeconds(60), new CancelKeys(),
                     new ConnectionLimits(new Limits(0, 0, 0, 65536)), new ForwarderMetrics()));
         }

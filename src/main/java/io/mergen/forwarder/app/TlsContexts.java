@@ -1,0 +1,57 @@
+package io.mergen.forwarder.app;
+
+import io.mergen.forwarder.tls.CertificateStore;
+import io.mergen.forwarder.tls.KeyMaterial;
+import io.mergen.forwarder.tls.LocalIssuer;
+import io.mergen.forwarder.tls.ServerTls;
+import io.netty.handler.ssl.SslContext;
+
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The server certificates of the forwarder: the configured pairs (watched and reloaded by the store), and, with
+ * a local CA, a short-lived leaf issued for each routed name at its first handshake.
+ */
+final class TlsContexts implements AutoCloseable {
+    private record Issued(KeyMaterial material, SslContext context) {
+    }
+
+    private record NameAndAlpn(String name, List<String> alpn) {
+    }
+
+    private final CertificateStore store;
+    private final Optional<LocalIssuer> issuer;
+    private final ConcurrentHashMap<NameAndAlpn, Issued> issued = new ConcurrentHashMap<>();
+
+    TlsContexts(CertificateStore store, Optional<LocalIssuer> issuer) {
+        this.store = store;
+        this.issuer = issuer;
+    }
+
+    CertificateStore store() {
+        return store;
+    }
+
+    /**
+     * The context for one handshake. Issuing a leaf costs 1-2 ms of CPU once per name and day, on the event loop
+     * that meets the name first; every later handshake finds it cached.
+     */
+    SslContext select(String serverName, boolean routed, List<String> alpn) {
+        if (issuer.isPresent() && routed && serverName != null) {
+            String name = serverName.toLowerCase(java.util.Locale.ROOT);
+            KeyMaterial current = issuer.get().forName(name.endsWith(".") ? name.substring(0, name.length() - 1) : name);
+            // A renewed leaf is a new KeyMaterial: the cached context follows it.
+            return issued.compute(new NameAndAlpn(name, alpn), (key, old) ->
+                    old != null && old.material() == current ? old
+                            : new Issued(current, ServerTls.serverContext(current, alpn))).context();
+        }
+        return store.context(serverName, alpn);
+    }
+
+    @Override
+    public void close() {
+        store.close();
+    }
+}

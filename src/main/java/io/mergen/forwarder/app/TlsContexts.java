@@ -7,6 +7,7 @@ import io.mergen.forwarder.tls.ServerTls;
 import io.netty.handler.ssl.SslContext;
 
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -40,7 +41,8 @@ final class TlsContexts implements AutoCloseable {
      */
     SslContext select(String serverName, boolean routed, List<String> alpn) {
         if (issuer.isPresent() && routed && serverName != null) {
-            String name = serverName.toLowerCase(java.util.Locale.ROOT);
+            // The router accepted the name, so it is one label under the domain, maybe with a trailing dot.
+            String name = serverName.toLowerCase(Locale.ROOT);
             KeyMaterial current = issuer.get().forName(name.endsWith(".") ? name.substring(0, name.length() - 1) : name);
             // A renewed leaf is a new KeyMaterial: the cached context follows it.
             return issued.compute(new NameAndAlpn(name, alpn), (key, old) ->

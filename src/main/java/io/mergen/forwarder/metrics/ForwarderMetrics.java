@@ -14,6 +14,9 @@ import java.util.function.Supplier;
 /**
  * Every metric the forwarder exports, declared in this one place, on a Prometheus registry.
  *
+ * <p>Gauges hold their suppliers strongly: Micrometer keeps only a weak reference by default, and a lambda
+ * nobody else holds would be collected, leaving the gauge at NaN.
+ *
  * <p>Meters that the relay touches per read are looked up once per connection ({@link #bytes}) and then
  * incremented directly, so the hot path does no map lookups.
  */
@@ -100,22 +103,22 @@ public final class ForwarderMetrics {
     /** Gauges read from the resolver's current snapshot at scrape time. */
     public void resolver(Supplier<Integer> vms, Supplier<Integer> aliases, Supplier<Integer> conflicts,
                          Supplier<Long> reloads) {
-        Gauge.builder(PREFIX + "resolver_vms", vms, s -> s.get()).description("Routable VMs").register(registry);
+        Gauge.builder(PREFIX + "resolver_vms", vms, s -> s.get()).description("Routable VMs").strongReference(true).register(registry);
         Gauge.builder(PREFIX + "resolver_aliases", aliases, s -> s.get()).description("Routable names")
-                .register(registry);
+                .strongReference(true).register(registry);
         Gauge.builder(PREFIX + "resolver_conflicts", conflicts, s -> s.get())
-                .description("Names claimed by more than one VM").register(registry);
+                .description("Names claimed by more than one VM").strongReference(true).register(registry);
         Gauge.builder(PREFIX + "resolver_reloads", reloads, s -> s.get())
-                .description("Metadata scans published since start").register(registry);
+                .description("Metadata scans published since start").strongReference(true).register(registry);
     }
 
     /** Certificate gauges, read at scrape time from the certificate store. */
     public void certificates(Supplier<Long> earliestNotAfterEpochSeconds, Supplier<Long> reloads,
                              Supplier<Long> reloadFailures) {
         Gauge.builder(PREFIX + "certificate_expiry_seconds", earliestNotAfterEpochSeconds, s -> s.get())
-                .description("Unix time at which the first serving certificate expires").register(registry);
+                .description("Unix time at which the first serving certificate expires").strongReference(true).register(registry);
         Gauge.builder(PREFIX + "certificate_reloads", reloads, s -> s.get())
-                .description("Certificate pairs replaced since start").register(registry);
+                .description("Certificate pairs replaced since start").strongReference(true).register(registry);
         Gauge.builder(PREFIX + "certificate_reload_failures", reloadFailures, s -> s.get())
                 .description("Changed certificate pairs refused (invalid or mismatched); the old pair stays")
                 .register(registry);
@@ -135,7 +138,7 @@ public final class ForwarderMetrics {
         return gauges.computeIfAbsent(value, v -> {
             AtomicInteger count = new AtomicInteger();
             Gauge.builder(PREFIX + name, count, AtomicInteger::get).description(description).tag(tag, v)
-                    .register(registry);
+                    .strongReference(true).register(registry);
             return count;
         });
     }

@@ -121,7 +121,7 @@ public final class ForwarderMetrics {
                 .description("Certificate pairs replaced since start").strongReference(true).register(registry);
         Gauge.builder(PREFIX + "certificate_reload_failures", reloadFailures, s -> s.get())
                 .description("Changed certificate pairs refused (invalid or mismatched); the old pair stays")
-                .register(registry);
+                .strongReference(true).register(registry);
     }
 
     /** The Prometheus text exposition of every meter. */

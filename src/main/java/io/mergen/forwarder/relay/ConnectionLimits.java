@@ -74,7 +74,8 @@ public final class ConnectionLimits {
         }
 
         void release() {
-            if (!released) {
+            // UNLIMITED is shared by every connection: it has nothing to give back and keeps no state.
+            if (this != UNLIMITED && !released) {
                 released = true;
                 onRelease.run();
             }

@@ -7,6 +7,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 
 import java.net.InetSocketAddress;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Builds the pipeline of a new client connection: {@code sni -> connector} on TLS listeners (the SNI stage
@@ -38,7 +39,13 @@ public final class ForwarderInitializer extends ChannelInitializer<Channel> {
         listener.metrics().accepted(facts.listener());
         // Logged in a task of its own: SslHandler closes the channel before it fires the exception that
         // explains why, and the line and the metrics should carry that reason.
-        ch.closeFuture().addListener(f -> ch.eventLoop().execute(() -> finished(facts)));
+        ch.closeFuture().addListener(f -> {
+            try {
+                ch.eventLoop().execute(() -> finished(facts));
+            } catch (RejectedExecutionException stopping) {
+                finished(facts); // the loop is shutting down: no later task will run, so log now
+            }
+        });
         if (listener.limits().overGlobalLimit(connections.count())) {
             facts.overloaded();
             listener.metrics().limitHit("max_connections");

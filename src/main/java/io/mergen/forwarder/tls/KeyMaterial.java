@@ -71,7 +71,7 @@ public record KeyMaterial(List<X509Certificate> chain, PrivateKey key) {
                 + " certificate(s), key=" + key.getAlgorithm() + "]";
     }
 
-    private static <T> T decoded(String variable, Path file, Supplier<T> decoder) {
+    static <T> T decoded(String variable, Path file, Supplier<T> decoder) {
         try {
             return decoder.get();
         } catch (InvalidMaterialException e) {
@@ -80,7 +80,7 @@ public record KeyMaterial(List<X509Certificate> chain, PrivateKey key) {
     }
 
     /** PEM is ASCII; ISO-8859-1 maps every byte, so a binary file reaches the parser and gets a precise message. */
-    private static String read(String variable, Path file) {
+    static String read(String variable, Path file) {
         if (Files.isDirectory(file)) {
             throw new ConfigException(variable, file.toString(), "is a directory, not a PEM file");
         }
@@ -95,7 +95,7 @@ public record KeyMaterial(List<X509Certificate> chain, PrivateKey key) {
         }
     }
 
-    private static List<X509Certificate> certificates(List<PemBlocks.Block> blocks) {
+    static List<X509Certificate> certificates(List<PemBlocks.Block> blocks) {
         List<PemBlocks.Block> certificates = blocks.stream().filter(b -> b.type().equals("CERTIFICATE")).toList();
         if (certificates.isEmpty()) {
             throw new InvalidMaterialException("no CERTIFICATE block found (" + PemBlocks.describe(blocks) + ")");

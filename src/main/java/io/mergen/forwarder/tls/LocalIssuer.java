@@ -3,24 +3,16 @@ package io.mergen.forwarder.tls;
 import static java.util.Objects.requireNonNull;
 
 import io.mergen.forwarder.config.ConfigException;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.PrivateKey;
-import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
 
 /**
  * Issues short-lived server certificates on demand from a local CA, as Caddy's internal issuer does, and keeps each
@@ -75,10 +67,11 @@ public final class LocalIssuer {
         requireNonNull(caCertFile, "caCertFile");
         requireNonNull(caKeyFile, "caKeyFile");
         requireNonNull(clock, "clock");
-        List<X509Certificate> chain = decoded(CA_CERT_VARIABLE, caCertFile,
-                () -> certificates(PemBlocks.parse(read(CA_CERT_VARIABLE, caCertFile))));
-        PrivateKey key = decoded(CA_KEY_VARIABLE, caKeyFile,
-                () -> PrivateKeys.decode(PemBlocks.parse(read(CA_KEY_VARIABLE, caKeyFile))));
+        // The same reading as KeyMaterial's, with this feature's variables in the messages.
+        List<X509Certificate> chain = KeyMaterial.decoded(CA_CERT_VARIABLE, caCertFile,
+                () -> KeyMaterial.certificates(PemBlocks.parse(KeyMaterial.read(CA_CERT_VARIABLE, caCertFile))));
+        PrivateKey key = KeyMaterial.decoded(CA_KEY_VARIABLE, caKeyFile,
+                () -> PrivateKeys.decode(PemBlocks.parse(KeyMaterial.read(CA_KEY_VARIABLE, caKeyFile))));
         X509Certificate ca = chain.getFirst();
         String subject = ca.getSubjectX500Principal().getName();
         if (ca.getBasicConstraints() < 0) {
@@ -183,44 +176,5 @@ public final class LocalIssuer {
         return true;
     }
 
-    private static <T> T decoded(String variable, Path file, Supplier<T> decoder) {
-        try {
-            return decoder.get();
-        } catch (InvalidMaterialException e) {
-            throw new ConfigException(variable, file.toString(), e.getMessage());
-        }
-    }
 
-    /** PEM is ASCII; ISO-8859-1 maps every byte, so a binary file reaches the parser and gets a precise message. */
-    private static String read(String variable, Path file) {
-        if (Files.isDirectory(file)) {
-            throw new ConfigException(variable, file.toString(), "is a directory, not a PEM file");
-        }
-        try {
-            return new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1);
-        } catch (NoSuchFileException e) {
-            throw new ConfigException(variable, file.toString(), "file does not exist");
-        } catch (AccessDeniedException e) {
-            throw new ConfigException(variable, file.toString(), "file is not readable (permission denied)");
-        } catch (IOException e) {
-            throw new ConfigException(variable, file.toString(), "cannot read file: " + e);
-        }
-    }
-
-    private static List<X509Certificate> certificates(List<PemBlocks.Block> blocks) {
-        List<PemBlocks.Block> certificates = blocks.stream().filter(b -> b.type().equals("CERTIFICATE")).toList();
-        if (certificates.isEmpty()) {
-            throw new InvalidMaterialException("no CERTIFICATE block found (" + PemBlocks.describe(blocks) + ")");
-        }
-        List<X509Certificate> chain = new ArrayList<>();
-        for (PemBlocks.Block block : certificates) {
-            try {
-                chain.add(LeafCertificates.parse(block.der()));
-            } catch (CertificateException e) {
-                throw new InvalidMaterialException("certificate " + (chain.size() + 1) + " of " + certificates.size()
-                        + " is not a valid X.509 DER encoding: " + e.getMessage(), e);
-            }
-        }
-        return List.copyOf(chain);
-    }
 }

@@ -44,7 +44,7 @@ ensure_jar() {
   fi
   command -v mvn >/dev/null || ensure_packages maven
   echo "building $fwd_jar ..." >&2
-  (cd "$fwd_root" && JAVA_HOME="$FWD_JDK" mvn -B -q -DskipTests package) >&2
+  (cd "$fwd_root" && JAVA_HOME="$FWD_JDK" mvn -B -q -Dstyle.color=never -DskipTests package) >&2
 }
 
 FWD_JDK=$(find_jdk) || exit 1

@@ -44,7 +44,15 @@ ensure_jar() {
   fi
   command -v mvn >/dev/null || ensure_packages maven
   echo "building $fwd_jar ..." >&2
-  (cd "$fwd_root" && JAVA_HOME="$FWD_JDK" mvn -B -q -Dstyle.color=never -DskipTests package) >&2
+  local log
+  log=$(mktemp)
+  # Quiet on success (Maven 3.8 prints stray colour codes even with -q); the whole log on failure.
+  if ! (cd "$fwd_root" && JAVA_HOME="$FWD_JDK" mvn -B -q -DskipTests package) >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
 }
 
 FWD_JDK=$(find_jdk) || exit 1

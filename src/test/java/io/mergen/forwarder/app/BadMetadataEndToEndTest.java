@@ -46,7 +46,7 @@ class BadMetadataEndToEndTest {
     static Path work;
 
     private static final List<Path> fakeEntries = new ArrayList<>();
-    private static boolean routeAdded;
+    private static UnreachableRange route;
     private static Path configRoot;
     private static TestCertificates.Issued certs;
     private static GuestVm good;
@@ -59,8 +59,7 @@ class BadMetadataEndToEndTest {
     @BeforeAll
     static void startGoodVmAndForwarder() throws Exception {
         RootRequired.check();
-        Shell.run("ip", "route", "add", "unreachable", GUEST_RANGE).orThrow();
-        routeAdded = true;
+        route = UnreachableRange.add(GUEST_RANGE);
         configRoot = Files.createDirectories(work.resolve("vm.d"));
         certs = TestCertificates.issue(Files.createDirectories(work.resolve("pki")),
                 "good.localhost", "file.localhost", "directory.localhost", "fifo.localhost");
@@ -96,8 +95,8 @@ class BadMetadataEndToEndTest {
             for (Path entry : fakeEntries) {
                 Shell.quietly("rm", "-rf", entry.toString());
             }
-            if (routeAdded) {
-                Shell.quietly("ip", "route", "del", "unreachable", GUEST_RANGE);
+            if (route != null) {
+                route.close();
             }
             if (log != null) {
                 log.close();

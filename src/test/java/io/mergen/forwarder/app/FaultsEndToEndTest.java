@@ -60,7 +60,7 @@ class FaultsEndToEndTest {
     @TempDir
     static Path work;
 
-    private static boolean routeAdded;
+    private static UnreachableRange route;
     private static Path configRoot;
     private static Path files;
     private static String steadySha256;
@@ -76,8 +76,7 @@ class FaultsEndToEndTest {
     @BeforeAll
     static void startSteadyVmAndForwarder() throws Exception {
         RootRequired.check();
-        Shell.run("ip", "route", "add", "unreachable", GUEST_RANGE).orThrow();
-        routeAdded = true;
+        route = UnreachableRange.add(GUEST_RANGE);
         accessLog = AccessLog.capture();
         configRoot = Files.createDirectories(work.resolve("vm.d"));
         files = Files.createDirectories(work.resolve("files"));
@@ -107,8 +106,8 @@ class FaultsEndToEndTest {
         if (accessLog != null) {
             accessLog.close();
         }
-        if (routeAdded) {
-            Shell.quietly("ip", "route", "del", "unreachable", GUEST_RANGE);
+        if (route != null) {
+            route.close();
         }
     }
 

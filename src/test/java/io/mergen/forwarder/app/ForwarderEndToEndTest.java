@@ -48,7 +48,7 @@ class ForwarderEndToEndTest {
 
     private static final List<GuestVm> vms = new ArrayList<>();
     private static final List<TestForwarder> forwarders = new ArrayList<>();
-    private static boolean routeAdded;
+    private static UnreachableRange route;
     private static Path configRoot;
     private static Path files;
     private static String bigFileSha256;
@@ -63,8 +63,7 @@ class ForwarderEndToEndTest {
     @BeforeAll
     static void startVmsAndForwarder() throws Exception {
         RootRequired.check();
-        Shell.run("ip", "route", "add", "unreachable", GUEST_RANGE).orThrow();
-        routeAdded = true;
+        route = UnreachableRange.add(GUEST_RANGE);
         configRoot = Files.createDirectories(work.resolve("vm.d"));
         files = Files.createDirectories(work.resolve("files"));
         bigFileSha256 = writeRandomFile(files.resolve("big.bin"), BIG_FILE_MIB);
@@ -104,8 +103,8 @@ class ForwarderEndToEndTest {
             forwarder.close();
         }
         vms.forEach(GuestVm::close);
-        if (routeAdded) {
-            Shell.quietly("ip", "route", "del", "unreachable", GUEST_RANGE);
+        if (route != null) {
+            route.close();
         }
     }
 

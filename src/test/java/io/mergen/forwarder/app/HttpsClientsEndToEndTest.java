@@ -42,7 +42,7 @@ class HttpsClientsEndToEndTest {
 
     private static final List<GuestVm> vms = new ArrayList<>();
     private static TestForwarder forwarder;
-    private static boolean routeAdded;
+    private static UnreachableRange route;
     private static Path configRoot;
     private static Path files;
     private static TestCertificates.Issued certs;
@@ -51,8 +51,7 @@ class HttpsClientsEndToEndTest {
     @BeforeAll
     static void startGuestsAndForwarder() throws Exception {
         RootRequired.check();
-        Shell.run("ip", "route", "add", "unreachable", GUEST_RANGE).orThrow();
-        routeAdded = true;
+        route = UnreachableRange.add(GUEST_RANGE);
         configRoot = Files.createDirectories(work.resolve("vm.d"));
         files = Files.createDirectories(work.resolve("files"));
         certs = TestCertificates.issue(Files.createDirectories(work.resolve("pki")),
@@ -78,8 +77,8 @@ class HttpsClientsEndToEndTest {
             forwarder.close();
         }
         vms.forEach(GuestVm::close);
-        if (routeAdded) {
-            Shell.quietly("ip", "route", "del", "unreachable", GUEST_RANGE);
+        if (route != null) {
+            route.close();
         }
     }
 

@@ -50,7 +50,7 @@ class LimitsEndToEndTest {
     @TempDir
     static Path work;
 
-    private static boolean routeAdded;
+    private static UnreachableRange route;
     private static Path configRoot;
     private static TestCertificates.Issued certs;
     private static GuestVm alpha;
@@ -63,8 +63,7 @@ class LimitsEndToEndTest {
     static void startVms() throws Exception {
         RootRequired.check();
         GuestPackages.require(RedisCli.REDIS_CLI, "redis-tools");
-        Shell.run("ip", "route", "add", "unreachable", GUEST_RANGE).orThrow();
-        routeAdded = true;
+        route = UnreachableRange.add(GUEST_RANGE);
         accessLog = AccessLog.capture();
         configRoot = Files.createDirectories(work.resolve("vm.d"));
         Path files = Files.createDirectories(work.resolve("files"));
@@ -87,8 +86,8 @@ class LimitsEndToEndTest {
         if (accessLog != null) {
             accessLog.close();
         }
-        if (routeAdded) {
-            Shell.quietly("ip", "route", "del", "unreachable", GUEST_RANGE);
+        if (route != null) {
+            route.close();
         }
     }
 

@@ -42,7 +42,7 @@ class PostgresEndToEndTest {
     @TempDir
     static Path work;
 
-    private static boolean routeAdded;
+    private static UnreachableRange route;
     private static TestCertificates.Issued certs;
     private static GuestVm app1;
     private static PostgresGuest postgres;
@@ -53,8 +53,7 @@ class PostgresEndToEndTest {
     @BeforeAll
     static void startVmAndForwarder() throws Exception {
         RootRequired.check();
-        Shell.run("ip", "route", "add", "unreachable", GUEST_RANGE).orThrow();
-        routeAdded = true;
+        route = UnreachableRange.add(GUEST_RANGE);
         Path configRoot = Files.createDirectories(work.resolve("vm.d"));
         certs = TestCertificates.issue(Files.createDirectories(work.resolve("pki")),
                 "app1.localhost", "app9.localhost", "*.localhost");
@@ -81,8 +80,8 @@ class PostgresEndToEndTest {
                     app1.close();
                 }
             } finally {
-                if (routeAdded) {
-                    Shell.quietly("ip", "route", "del", "unreachable", GUEST_RANGE);
+                if (route != null) {
+                    route.close();
                 }
             }
         }

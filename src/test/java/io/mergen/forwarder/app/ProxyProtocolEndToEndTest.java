@@ -28,7 +28,7 @@ class ProxyProtocolEndToEndTest {
     @TempDir
     static Path work;
 
-    private static boolean routeAdded;
+    private static UnreachableRange route;
     private static GuestVm vm;
     private static TestForwarder forwarder;
     private static TestCertificates.Issued certs;
@@ -37,8 +37,7 @@ class ProxyProtocolEndToEndTest {
     @BeforeAll
     static void start() throws Exception {
         RootRequired.check();
-        Shell.run("ip", "route", "add", "unreachable", GUEST_RANGE).orThrow();
-        routeAdded = true;
+        route = UnreachableRange.add(GUEST_RANGE);
         Path configRoot = Files.createDirectories(work.resolve("vm.d"));
         certs = TestCertificates.issue(Files.createDirectories(work.resolve("pki")), "*.localhost", "app1.localhost");
         vm = GuestVm.create(work, "app1", GUEST_IP);
@@ -77,8 +76,8 @@ class ProxyProtocolEndToEndTest {
         if (vm != null) {
             vm.close();
         }
-        if (routeAdded) {
-            Shell.quietly("ip", "route", "del", "unreachable", GUEST_RANGE);
+        if (route != null) {
+            route.close();
         }
     }
 

@@ -32,7 +32,7 @@ class RedisEndToEndTest {
 
     private static TestForwarder forwarder;
     private static GuestVm app1;
-    private static boolean routeAdded;
+    private static UnreachableRange route;
     private static RedisCli redis;
 
     @BeforeAll
@@ -40,8 +40,7 @@ class RedisEndToEndTest {
         RootRequired.check();
         GuestPackages.require(RedisGuest.REDIS_SERVER, "redis-server");
         GuestPackages.require(RedisCli.REDIS_CLI, "redis-tools");
-        Shell.run("ip", "route", "add", "unreachable", GUEST_RANGE).orThrow();
-        routeAdded = true;
+        route = UnreachableRange.add(GUEST_RANGE);
         Path configRoot = Files.createDirectories(work.resolve("vm.d"));
         TestCertificates.Issued certs = TestCertificates.issue(Files.createDirectories(work.resolve("pki")),
                 "*.localhost", "app1.localhost", "app9.localhost");
@@ -63,8 +62,8 @@ class RedisEndToEndTest {
         if (app1 != null) {
             app1.close();
         }
-        if (routeAdded) {
-            Shell.quietly("ip", "route", "del", "unreachable", GUEST_RANGE);
+        if (route != null) {
+            route.close();
         }
     }
 

@@ -34,7 +34,7 @@ class SshEndToEndTest {
 
     private static final List<GuestVm> vms = new ArrayList<>();
     private static TestForwarder forwarder;
-    private static boolean routeAdded;
+    private static UnreachableRange route;
     private static TestCertificates.Issued certs;
     private static SshClient ssh;
     private static GuestVm first;
@@ -47,8 +47,7 @@ class SshEndToEndTest {
         RootRequired.check();
         GuestPackages.require(SshGuest.SSHD, "openssh-server");
         GuestPackages.require("/usr/bin/ssh", "openssh-client");
-        Shell.run("ip", "route", "add", "unreachable", GUEST_RANGE).orThrow();
-        routeAdded = true;
+        route = UnreachableRange.add(GUEST_RANGE);
         Path configRoot = Files.createDirectories(work.resolve("vm.d"));
         certs = TestCertificates.issue(Files.createDirectories(work.resolve("pki")),
                 "*.localhost", "first.localhost", "later.localhost");
@@ -80,8 +79,8 @@ class SshEndToEndTest {
             forwarder.close();
         }
         vms.forEach(GuestVm::close);
-        if (routeAdded) {
-            Shell.quietly("ip", "route", "del", "unreachable", GUEST_RANGE);
+        if (route != null) {
+            route.close();
         }
     }
 

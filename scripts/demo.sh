@@ -10,6 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 ensure_packages iproute2 openssl curl nginx-light
 ensure_jar
+ensure_aot_cache
 
 https_port=${DEMO_HTTPS_PORT:-8443}
 raw_port=${DEMO_RAW_PORT:-2022}
@@ -114,5 +115,5 @@ FWD_TLS_KEY_FILE="$work/wildcard.key" \
 FWD_TLS_CA_CERT_FILE="$work/ca.crt" \
 FWD_TLS_CA_KEY_FILE="$work/ca.key" \
 FWD_LOG_LEVEL=${FWD_LOG_LEVEL:-info} \
-  "$FWD_JAVA" "${FWD_JVM_FLAGS[@]}" -jar "$fwd_jar" || true
+  "$FWD_JAVA" $(fwd_aot_flags) "${FWD_JVM_FLAGS[@]}" -jar "$fwd_jar" || true
 # In the foreground the forwarder gets the terminal's Ctrl-C itself, stops gracefully, and the EXIT trap cleans up.

@@ -55,6 +55,37 @@ ensure_jar() {
   rm -f "$log"
 }
 
+fwd_aot="$fwd_root/target/mergen-forwarder.aot"
+
+# Builds the JDK's AOT cache (JEP 483/514) next to the jar when it is missing or older than the jar: a short
+# training run on a raw listener records the classes the forwarder loads and links. Start-up to listening
+# measured here: about 0.85 s with the cache, 1.6-2.0 s without. Failing to build it only costs that time.
+ensure_aot_cache() {
+  [ -f "$fwd_aot" ] && [ "$fwd_aot" -nt "$fwd_jar" ] && return 0
+  local dir port pid
+  dir=$(mktemp -d)
+  port=$(( 40000 + RANDOM % 20000 ))
+  echo "training the start-up cache ..." >&2
+  FWD_LISTENERS="127.0.0.1:$port=22" FWD_CONFIG_ROOT="$dir" FWD_ADMIN_ADDR= FWD_LOG_LEVEL=info \
+    "$FWD_JAVA" -XX:AOTCacheOutput="$fwd_aot" "${FWD_JVM_FLAGS[@]}" -jar "$fwd_jar" >"$dir/train.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do
+    grep -q "mergen-forwarder started" "$dir/train.log" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -TERM "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  [ -f "$fwd_aot" ] || echo "start-up cache not built; the forwarder runs without it" >&2
+  rm -rf "$dir"
+}
+
+# The JVM flag that uses the cache when it exists; the JVM ignores a cache that does not match.
+fwd_aot_flags() {
+  [ -f "$fwd_aot" ] && echo "-XX:AOTCache=$fwd_aot"
+  return 0
+}
+
 FWD_JDK=$(find_jdk) || exit 1
 FWD_JAVA="$FWD_JDK/bin/java"
 # Flags the forwarder runs with: FFM for setns(), and quiet about Netty's use of sun.misc.Unsafe.

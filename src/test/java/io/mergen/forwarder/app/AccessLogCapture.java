@@ -84,6 +84,14 @@ final class AccessLogCapture implements AutoCloseable {
         return lines().stream().filter(line -> remoteAddr.equals(line.values().get("remoteAddr"))).findFirst();
     }
 
+    /**
+     * Forgets the lines captured so far. Client ports are reused over a long test class, so a lookup by address
+     * must only see the lines of the current test.
+     */
+    void clear() {
+        appender.list.clear();
+    }
+
     List<Line> lines() {
         return appender.list.stream().map(AccessLogCapture::toLine).toList();
     }

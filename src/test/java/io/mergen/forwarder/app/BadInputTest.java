@@ -123,6 +123,7 @@ class BadInputTest {
 
     @BeforeEach
     void keeperStillRelaysBefore() throws IOException {
+        log.clear();
         roundTrip(keeper, "before test " + ++rounds);
     }
 

@@ -31,6 +31,10 @@ public final class Main {
     static final int EXIT_FAILURE = 1;
     static final int EXIT_CONFIG = 2;
 
+    static {
+        NettyDefaults.apply();
+    }
+
     private Main() {
     }
 

@@ -18,14 +18,13 @@ import java.util.function.Supplier;
  * nobody else holds would be collected, leaving the gauge at NaN.
  *
  * <p>Meters that the relay touches per read are looked up once per connection ({@link #bytes}) and then
- * incremented directly, so the hot path does no map lookups.
+ * incremented directly, so the hot path does no map lookups; the per-connection meters of a listener or a VM are
+ * built once and kept.
  */
 public final class ForwarderMetrics {
     private static final String PREFIX = "mergen_";
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    private final ConcurrentHashMap<String, AtomicInteger> activeByListener = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, AtomicInteger> activeByVm = new ConcurrentHashMap<>();
     private final Timer dialDuration = Timer.builder(PREFIX + "dial_duration")
             .description("Time to connect to a guest inside its namespace, failures included")
             .publishPercentileHistogram()
@@ -46,39 +45,65 @@ public final class ForwarderMetrics {
         }
     }
 
+    /** The meters of one listener, looked up once: a registry lookup builds and sorts tags on every call. */
+    private record ListenerMeters(Counter accepted, AtomicInteger active, Counter fromClient, Counter toClient,
+                                  ConcurrentHashMap<String, Counter> closedByOutcome) {
+    }
+
+    /** The meters of one VM, looked up once. */
+    private record VmMeters(Counter connections, AtomicInteger active, Counter fromClient, Counter toClient) {
+    }
+
+    private final ConcurrentHashMap<String, ListenerMeters> listeners = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, VmMeters> vms = new ConcurrentHashMap<>();
+
     public void accepted(String listener) {
-        counter("connections_accepted", "Client connections accepted", "listener", listener).increment();
-        active(activeByListener, "connections_active", "Client connections open now", "listener", listener)
-                .incrementAndGet();
+        ListenerMeters meters = listener(listener);
+        meters.accepted().increment();
+        meters.active().incrementAndGet();
     }
 
     public void closed(String listener, String outcome) {
-        counter("connections_closed", "Client connections closed, by how they ended",
-                "listener", listener, "outcome", outcome).increment();
-        active(activeByListener, "connections_active", "Client connections open now", "listener", listener)
-                .decrementAndGet();
+        ListenerMeters meters = listener(listener);
+        meters.closedByOutcome().computeIfAbsent(outcome, o -> counter("connections_closed",
+                "Client connections closed, by how they ended", "listener", listener, "outcome", o)).increment();
+        meters.active().decrementAndGet();
     }
 
     /** A connection to this VM began relaying; pair with {@link #vmDisconnected}. */
     public void vmConnected(String vm) {
-        counter("vm_connections", "Connections relayed to a VM", "vm", vm).increment();
-        active(activeByVm, "vm_connections_active", "Connections being relayed to a VM now", "vm", vm)
-                .incrementAndGet();
+        VmMeters meters = vm(vm);
+        meters.connections().increment();
+        meters.active().incrementAndGet();
     }
 
     public void vmDisconnected(String vm) {
-        active(activeByVm, "vm_connections_active", "Connections being relayed to a VM now", "vm", vm)
-                .decrementAndGet();
+        vm(vm).active().decrementAndGet();
     }
 
     public ByteCounters bytes(String listener, String vm) {
-        return new ByteCounters(
-                counter("bytes", "Bytes relayed, per listener and direction", "listener", listener,
+        ListenerMeters ofListener = listener(listener);
+        VmMeters ofVm = vm(vm);
+        return new ByteCounters(ofListener.fromClient(), ofListener.toClient(), ofVm.fromClient(), ofVm.toClient());
+    }
+
+    private ListenerMeters listener(String listener) {
+        return listeners.computeIfAbsent(listener, l -> new ListenerMeters(
+                counter("connections_accepted", "Client connections accepted", "listener", l),
+                active("connections_active", "Client connections open now", "listener", l),
+                counter("bytes", "Bytes relayed, per listener and direction", "listener", l,
                         "direction", "from_client"),
-                counter("bytes", "Bytes relayed, per listener and direction", "listener", listener,
+                counter("bytes", "Bytes relayed, per listener and direction", "listener", l,
                         "direction", "to_client"),
-                counter("vm_bytes", "Bytes relayed, per VM and direction", "vm", vm, "direction", "from_client"),
-                counter("vm_bytes", "Bytes relayed, per VM and direction", "vm", vm, "direction", "to_client"));
+                new ConcurrentHashMap<>()));
+    }
+
+    private VmMeters vm(String vm) {
+        return vms.computeIfAbsent(vm, v -> new VmMeters(
+                counter("vm_connections", "Connections relayed to a VM", "vm", v),
+                active("vm_connections_active", "Connections being relayed to a VM now", "vm", v),
+                counter("vm_bytes", "Bytes relayed, per VM and direction", "vm", v, "direction", "from_client"),
+                counter("vm_bytes", "Bytes relayed, per VM and direction", "vm", v, "direction", "to_client")));
     }
 
     /** A client that did not complete its TLS opening: timeout, failed, not_tls, too_many_handshakes. */
@@ -133,13 +158,10 @@ public final class ForwarderMetrics {
         return Counter.builder(PREFIX + name).description(description).tags(tags).register(registry);
     }
 
-    private AtomicInteger active(ConcurrentHashMap<String, AtomicInteger> gauges, String name, String description,
-                                 String tag, String value) {
-        return gauges.computeIfAbsent(value, v -> {
-            AtomicInteger count = new AtomicInteger();
-            Gauge.builder(PREFIX + name, count, AtomicInteger::get).description(description).tag(tag, v)
-                    .strongReference(true).register(registry);
-            return count;
-        });
+    private AtomicInteger active(String name, String description, String tag, String value) {
+        AtomicInteger count = new AtomicInteger();
+        Gauge.builder(PREFIX + name, count, AtomicInteger::get).description(description).tag(tag, value)
+                .strongReference(true).register(registry);
+        return count;
     }
 }

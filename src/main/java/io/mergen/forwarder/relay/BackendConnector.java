@@ -35,8 +35,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>On a TLS listener it waits for the handshake to finish; on a raw listener it dials as soon as the client
  * connects, because SSH and similar protocols wait for the server to speak first. Bytes the client sends
- * while the dial is in flight are held here (reads are paused, so at most one read's worth) and written to
- * the guest first. This handler removes itself when the relay is in place.
+ * while the dial is in flight are held here and written to the guest first; reads go on during the dial (pausing
+ * and resuming them costs two epoll_ctl calls per connection) until the held bytes reach the connection's buffer
+ * size. This handler removes itself when the relay is in place.
  */
 final class BackendConnector extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(BackendConnector.class);
@@ -45,6 +46,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
     /** This client's place among the handshakes in progress from its address; freed when the handshake ends. */
     private final ConnectionLimits.Slot handshake;
     private final ArrayDeque<ByteBuf> early = new ArrayDeque<>();
+    private long earlyBytes;
     private Route route;
     /** The client finished sending before the guest answered; the relay must pass that on once it exists. */
     private boolean clientInputEnded;
@@ -132,7 +134,6 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
             return;
         }
         client.closeFuture().addListener(f -> vmSlot.release());
-        client.config().setAutoRead(false);
         dialing = true;
 
         long dialStart = System.nanoTime();
@@ -159,6 +160,7 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
         // Take the held bytes before this handler leaves: its removal releases whatever is still held.
         ArrayDeque<ByteBuf> held = new ArrayDeque<>(early);
         early.clear();
+        earlyBytes = 0;
         Relay relay = new Relay(client, guest, facts, listener.metrics().bytes(facts.listener(), vm.id()));
         listener.metrics().vmConnected(vm.id());
         client.closeFuture().addListener(f -> listener.metrics().vmDisconnected(vm.id()));
@@ -209,6 +211,10 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof ByteBuf buf && ctx.channel().isActive()) {
             early.add(buf);
+            earlyBytes += buf.readableBytes();
+            if (earlyBytes >= listener.limits().waterMark().high()) {
+                ctx.channel().config().setAutoRead(false); // the relay turns reading back on
+            }
         } else {
             ReferenceCountUtil.release(msg);
         }

@@ -21,11 +21,14 @@ public final class ForwarderInitializer extends ChannelInitializer<Channel> {
 
     private final PostgresCancelForwarder cancels;
     private final String postgresHint;
+    /** The listener's name in logs and metrics, built once rather than per connection. */
+    private final String listenerName;
 
     public ForwarderInitializer(ListenerContext listener, ActiveConnections connections, ConnectionLog connectionLog) {
         this.listener = listener;
         this.connections = connections;
         this.connectionLog = connectionLog;
+        this.listenerName = listener.spec().text();
         this.cancels = new PostgresCancelForwarder(listener);
         this.postgresHint = "this port requires TLS with SNI: connect with sslmode=require and host=<vm>."
                 + listener.domain();
@@ -33,7 +36,7 @@ public final class ForwarderInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
-        ConnectionFacts facts = new ConnectionFacts(listener.spec().text(), ch.remoteAddress());
+        ConnectionFacts facts = new ConnectionFacts(listenerName, ch.remoteAddress());
         ch.attr(ConnectionFacts.KEY).set(facts);
         connections.add(ch);
         listener.metrics().accepted(facts.listener());

@@ -2,6 +2,8 @@ package io.mergen.forwarder.app;
 
 import io.mergen.forwarder.config.ForwarderConfig;
 import io.mergen.forwarder.tls.TestCertificates;
+import io.netty.channel.Channel;
+import io.netty.util.concurrent.Promise;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -38,6 +41,8 @@ class TlsListenerTest {
     private Forwarder forwarder;
     private TestCertificates.Issued certs;
     private int httpsPort;
+    /** How long every dial waits before it connects: the time a client's early bytes must be held. */
+    private volatile long dialDelayMillis;
 
     @BeforeEach
     void start() throws Exception {
@@ -58,7 +63,20 @@ class TlsListenerTest {
                 "FWD_TLS_KEY_FILE", certs.keyFile().toString(),
                 "FWD_HANDSHAKE_TIMEOUT_SECONDS", "1",
                 "FWD_ADMIN_ADDR", ""));
-        forwarder = Main.assemble(config, (roots, transport) -> new LoopbackDialer(transport));
+        forwarder = Main.assemble(config, (roots, transport) -> {
+            LoopbackDialer loopback = new LoopbackDialer(transport);
+            return (loop, netns, target, timeout, handler) -> {
+                Promise<Channel> dialed = loop.newPromise();
+                loop.schedule(() -> loopback.dial(loop, netns, target, timeout, handler).addListener(f -> {
+                    if (f.isSuccess()) {
+                        dialed.setSuccess((Channel) f.getNow());
+                    } else {
+                        dialed.setFailure(f.cause());
+                    }
+                }), dialDelayMillis, TimeUnit.MILLISECONDS);
+                return dialed;
+            };
+        });
         forwarder.start();
     }
 
@@ -86,6 +104,27 @@ class TlsListenerTest {
             assertThat(new String(answer, StandardCharsets.US_ASCII)).isEqualTo("pong!");
         }
         assertThat(seen.get(10, TimeUnit.SECONDS)).isEqualTo("ping!");
+    }
+
+    @Test
+    void bytesBeyondTheBufferSentDuringASlowDialAllReachTheGuestInOrder() throws Exception {
+        // 4 MiB against the default 64 KiB buffer: the connector holds what it read, pauses reads at the buffer
+        // size, and the rest waits in the kernel until the relay takes over.
+        dialDelayMillis = 500;
+        byte[] sent = new byte[4 << 20];
+        new Random(7).nextBytes(sent);
+        CompletableFuture<byte[]> received = CompletableFuture.supplyAsync(() -> {
+            try (Socket conn = guest.accept()) {
+                return conn.getInputStream().readAllBytes();
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        try (SSLSocket socket = tlsClient("app1.localhost")) {
+            socket.getOutputStream().write(sent);
+            socket.shutdownOutput();
+            assertThat(received.get(20, TimeUnit.SECONDS)).isEqualTo(sent);
+        }
     }
 
     @Test

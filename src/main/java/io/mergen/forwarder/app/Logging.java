@@ -19,7 +19,11 @@ final class Logging {
     }
 
     static void configure(String level, LogFormat format) {
-        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        apply((LoggerContext) LoggerFactory.getILoggerFactory(), level, format);
+    }
+
+    /** Replaces whatever {@code context} was configured with by our one stderr appender. */
+    static void apply(LoggerContext context, String level, LogFormat format) {
         context.reset();
 
         Encoder<ILoggingEvent> encoder = switch (format) {

@@ -18,7 +18,6 @@ import io.netty.handler.ssl.SniCompletionEvent;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import org.slf4j.Logger;
@@ -28,7 +27,6 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Dials the chosen VM inside its namespace once the client is ready, then hands the connection to the relay.
@@ -161,7 +159,8 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
         ArrayDeque<ByteBuf> held = new ArrayDeque<>(early);
         early.clear();
         earlyBytes = 0;
-        Relay relay = new Relay(client, guest, facts, listener.metrics().bytes(facts.listener(), vm.id()));
+        Relay relay = new Relay(client, guest, facts, listener.metrics().bytes(facts.listener(), vm.id()),
+                listener.idleTimeout());
         listener.metrics().vmConnected(vm.id());
         client.closeFuture().addListener(f -> listener.metrics().vmDisconnected(vm.id()));
         guest.config().setWriteBufferWaterMark(listener.limits().waterMark());
@@ -170,10 +169,9 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
             guest.pipeline().addBefore("relay", "pg-keys", new BackendKeySniffer(listener.cancelKeys(),
                     new CancelKeys.Target(vm.id(), vm.netns(), facts.target())));
         }
-        ctx.pipeline().addBefore(ctx.name(), "idle",
-                new IdleStateHandler(0, 0, listener.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
         ctx.pipeline().replace(this, "relay", new RelayHandler(relay, true));
         facts.relaying();
+        relay.start();
         if (listener.spec().has(ListenerOption.PROXY)) {
             // Before any client byte: the guest reads who the client really is first.
             guest.write(ProxyHeader.encode(guest.alloc(), (InetSocketAddress) client.remoteAddress(),

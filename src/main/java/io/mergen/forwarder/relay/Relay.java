@@ -4,8 +4,11 @@ import io.mergen.forwarder.metrics.ForwarderMetrics;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslHandler;
+
+import java.time.Duration;
 
 /**
  * One relayed connection: the client and guest channels, and the half-close bookkeeping between them.
@@ -20,24 +23,48 @@ final class Relay {
     private final Channel guest;
     private final ConnectionFacts facts;
     private final ForwarderMetrics.ByteCounters bytes;
+    private final IdleTimer idle;
     private boolean clientInputEnded;
     private boolean guestInputEnded;
 
-    Relay(Channel client, Channel guest, ConnectionFacts facts, ForwarderMetrics.ByteCounters bytes) {
+    Relay(Channel client, Channel guest, ConnectionFacts facts, ForwarderMetrics.ByteCounters bytes,
+          Duration idleTimeout) {
         this.client = client;
         this.guest = guest;
         this.facts = facts;
         this.bytes = bytes;
+        this.idle = new IdleTimer(client.eventLoop(), idleTimeout, this::queuedBytes, () -> {
+            facts.end(Outcome.IDLE_TIMEOUT, "no bytes either way for the idle timeout");
+            abort();
+        });
+    }
+
+    /** Starts the idle timer; it stops when the client channel closes. Call on the event loop. */
+    void start() {
+        idle.start();
+        client.closeFuture().addListener(f -> idle.stop());
     }
 
     void countFromClient(int count) {
+        idle.touch();
         facts.countFromClient(count);
         bytes.addFromClient(count);
     }
 
     void countToClient(int count) {
+        idle.touch();
         facts.countToClient(count);
         bytes.addToClient(count);
+    }
+
+    /** Bytes accepted for writing on either side and not yet handed to the kernel. */
+    private long queuedBytes() {
+        return queuedBytes(client) + queuedBytes(guest);
+    }
+
+    private static long queuedBytes(Channel channel) {
+        ChannelOutboundBuffer queue = channel.unsafe().outboundBuffer();
+        return queue == null ? 0 : queue.totalPendingWriteBytes();
     }
 
     Channel client() {

@@ -6,7 +6,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,9 +74,6 @@ final class RelayHandler extends ChannelInboundHandlerAdapter {
         if (evt instanceof ChannelInputShutdownEvent
                 || evt instanceof SslCloseCompletionEvent close && close.isSuccess()) {
             relay.inputEnded(ctx.channel());
-        } else if (evt instanceof IdleStateEvent) {
-            relay.facts().end(Outcome.IDLE_TIMEOUT, "no bytes either way for the idle timeout");
-            relay.abort();
         }
         ReferenceCountUtil.release(evt);
     }

@@ -44,10 +44,16 @@ final class TlsContexts implements AutoCloseable {
             // The router accepted the name, so it is one label under the domain, maybe with a trailing dot.
             String name = serverName.toLowerCase(Locale.ROOT);
             KeyMaterial current = issuer.get().forName(name.endsWith(".") ? name.substring(0, name.length() - 1) : name);
-            // A renewed leaf is a new KeyMaterial: the cached context follows it.
-            return issued.compute(new NameAndAlpn(name, alpn), (key, old) ->
-                    old != null && old.material() == current ? old
-                            : new Issued(current, ServerTls.serverContext(current, alpn))).context();
+            // A renewed leaf is a new KeyMaterial: the cached context follows it, and the old one is retired.
+            return issued.compute(new NameAndAlpn(name, alpn), (key, old) -> {
+                if (old != null && old.material() == current) {
+                    return old;
+                }
+                if (old != null) {
+                    ServerTls.retire(old.context());
+                }
+                return new Issued(current, ServerTls.serverContext(current, alpn));
+            }).context();
         }
         return store.context(serverName, alpn);
     }
@@ -55,5 +61,7 @@ final class TlsContexts implements AutoCloseable {
     @Override
     public void close() {
         store.close();
+        issued.values().forEach(leaf -> ServerTls.release(leaf.context()));
+        issued.clear();
     }
 }

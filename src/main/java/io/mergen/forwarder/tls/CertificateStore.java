@@ -208,11 +208,14 @@ public final class CertificateStore implements AutoCloseable {
         }
     }
 
-    /** Stops the watcher thread; contexts handed out stay usable. */
+    /** Stops the watcher thread and frees the contexts; engines made from them before stay usable. */
     @Override
     public void close() {
         Thread thread;
         synchronized (reloadLock) {
+            if (!closed) {
+                snapshot.served().forEach(Served::release);
+            }
             closed = true;
             closeWatchService();
             thread = watcher;
@@ -329,8 +332,9 @@ public final class CertificateStore implements AutoCloseable {
                 return Outcome.FAILED;
             }
             List<Served> served = new ArrayList<>(snapshot.served());
-            served.set(index, next);
+            Served replaced = served.set(index, next);
             snapshot = Snapshot.of(served);
+            replaced.retire();
             reloads.incrementAndGet();
             X509Certificate leaf = next.material.leaf();
             log.info("certificate reloaded: certFile={}, keyFile={}, subject={}, names={}, notAfter={}", pair.cert(),
@@ -369,6 +373,9 @@ public final class CertificateStore implements AutoCloseable {
                 Map<List<String>, SslContext> current = contexts.get();
                 SslContext existing = current.get(alpn);
                 if (existing != null) {
+                    if (built != null) {
+                        ServerTls.release(built); // lost the race, never handed out
+                    }
                     return existing;
                 }
                 if (built == null) {
@@ -380,6 +387,15 @@ public final class CertificateStore implements AutoCloseable {
                     return built;
                 }
             }
+        }
+
+        /** This pair was replaced: its contexts are freed once no handshake can still pick them. */
+        void retire() {
+            contexts.get().values().forEach(ServerTls::retire);
+        }
+
+        void release() {
+            contexts.get().values().forEach(ServerTls::release);
         }
 
         @Override

@@ -10,12 +10,17 @@ import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.ReferenceCounted;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
@@ -28,6 +33,8 @@ public final class ServerTls {
     /** Written into the jar by Maven and kept by the shade plugin, unlike the tcnative jar's own manifest. */
     private static final String TCNATIVE_POM = "META-INF/maven/io.netty/netty-tcnative-classes/pom.properties";
     private static final AtomicBoolean fallbackReported = new AtomicBoolean();
+    /** Far longer than the few microseconds between looking a context up and creating an engine from it. */
+    private static final Duration RETIRE_DELAY = Duration.ofSeconds(30);
 
     private ServerTls() {}
 
@@ -70,14 +77,36 @@ public final class ServerTls {
         }
     }
 
+    /**
+     * Frees a context that was replaced, once no handshake can still be about to use it: a handshake that looked the
+     * context up just before the swap creates its engine from it a moment later (an engine then keeps its context
+     * alive by itself). JDK contexts need nothing.
+     */
+    public static void retire(SslContext context) {
+        if (context instanceof ReferenceCounted) {
+            GlobalEventExecutor.INSTANCE.schedule(() -> release(context), RETIRE_DELAY.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Frees a context nobody can use any more (never handed out, or the forwarder is stopping). */
+    public static void release(SslContext context) {
+        ReferenceCountUtil.release(context);
+    }
+
     /** {@code "BoringSSL (netty-tcnative <version>)"} when netty-tcnative loaded, else {@code "JDK"}. */
     public static String providerName() {
         return OpenSsl.isAvailable() ? "BoringSSL (netty-tcnative " + TcnativeVersion.VALUE + ")" : "JDK";
     }
 
+    /**
+     * Reference-counted BoringSSL: each engine frees its native SSL when its handler is removed, rather than when a
+     * finalizer runs after some later GC (with thousands of handshakes a second, the SSL objects awaiting finalization
+     * held native memory and cost the collector extra work). The contexts are released by their owners:
+     * {@link #retire} or {@link #release}.
+     */
     static SslProvider provider() {
         if (OpenSsl.isAvailable()) {
-            return SslProvider.OPENSSL;
+            return SslProvider.OPENSSL_REFCNT;
         }
         if (fallbackReported.compareAndSet(false, true)) {
             log.warn("netty-tcnative (BoringSSL) is unavailable, using the slower JDK TLS provider: cause={}",

@@ -18,6 +18,8 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.ReferenceCounted;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -28,6 +30,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import javax.net.ssl.SSLEngine;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLParameters;
@@ -210,6 +213,39 @@ class CertificateStoreTest {
         assertThat(store.reloads()).isEqualTo(1);
         assertThat(store.context("app1.localhost", List.of()).newEngine(ByteBufAllocator.DEFAULT))
                 .isNotNull();
+    }
+
+    @Test
+    void aReplacedContextStaysUsableForAHandshakeThatJustPickedIt() throws IOException {
+        CertPair live = copyOf(localhost, "live");
+        store = CertificateStore.load(live, List.of());
+        store.prepare(List.of());
+        store.start();
+        SslContext before = store.context("app1.localhost", List.of());
+
+        Files.write(live.key(), Files.readAllBytes(replacement.keyFile()));
+        Files.write(live.cert(), Files.readAllBytes(replacement.certFile()));
+        await().atMost(ROTATION).until(() -> store.material("app1.localhost").leaf().equals(leaf(replacement)));
+
+        // Retired, not yet released: an engine can still be made from it, and keeps it alive by itself.
+        assertThat(((ReferenceCounted) before).refCnt()).isEqualTo(1);
+        SSLEngine late = before.newEngine(ByteBufAllocator.DEFAULT);
+        assertThat(((ReferenceCounted) before).refCnt()).isEqualTo(2);
+        ReferenceCountUtil.release(late);
+    }
+
+    @Test
+    void closeFreesTheNativeContexts() {
+        store = CertificateStore.load(pair(localhost), List.of(pair(exampleCom)));
+        store.prepare(List.of());
+        store.prepare(List.of("h2", "http/1.1"));
+        List<SslContext> contexts = List.of(store.context("app1.localhost", List.of()),
+                store.context("app1.localhost", List.of("h2", "http/1.1")), store.context("a.example.com", List.of()));
+        assertThat(contexts).allSatisfy(c -> assertThat(((ReferenceCounted) c).refCnt()).isEqualTo(1));
+
+        store.close();
+
+        assertThat(contexts).allSatisfy(c -> assertThat(((ReferenceCounted) c).refCnt()).isZero());
     }
 
     @Test

@@ -69,7 +69,7 @@ class ServerTlsTest {
     @Test
     void usesBoringSslOnThisMachine() {
         assertThat(OpenSsl.isAvailable()).as("netty-tcnative loads: %s", OpenSsl.unavailabilityCause()).isTrue();
-        assertThat(ServerTls.provider()).isEqualTo(SslProvider.OPENSSL);
+        assertThat(ServerTls.provider()).isEqualTo(SslProvider.OPENSSL_REFCNT);
         assertThat(ServerTls.providerName()).matches("BoringSSL \\(netty-tcnative 2\\.0\\.\\d+\\.Final\\)");
     }
 

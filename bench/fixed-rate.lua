@@ -19,8 +19,9 @@ local function now_ms()
   return tonumber(timespec.tv_sec) * 1e3 + tonumber(timespec.tv_nsec) / 1e6
 end
 
--- The timetable starts this long after the first connection is ready, so the others finish their handshakes.
-local GRACE_MS = 100
+-- The timetable starts this long after the first connection is ready, so the others finish their handshakes
+-- first: a forwarder busy with 200 handshakes would otherwise answer the first requests late.
+local GRACE_MS = 1000
 local LATE_MS = 1
 
 local threads = {}

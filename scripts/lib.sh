@@ -3,14 +3,14 @@
 
 fwd_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# Prints the home of a JDK whose major version is 25 or newer, or fails with a clear message.
+# Prints the home of a JDK whose major version is 25 or newer, or fails with a clear message. Reads each JDK's
+# `release` file rather than starting a JVM to ask (that cost ~0.3 s of every launch).
 find_jdk() {
-  local candidate
+  local candidate version
   for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25-jdk-* /usr/lib/jvm/*-25-* /usr/lib/jvm/*25* /usr/lib/jvm/*; do
-    [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] || continue
-    local major
-    major=$("$candidate/bin/java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
-    if [ "${major%%.*}" -ge 25 ] 2>/dev/null; then
+    [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] && [ -f "$candidate/release" ] || continue
+    version=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$candidate/release")
+    if [ "${version:-0}" -ge 25 ] 2>/dev/null; then
       echo "$candidate"
       return 0
     fi
@@ -57,26 +57,56 @@ ensure_jar() {
 
 fwd_aot="$fwd_root/target/mergen-forwarder.aot"
 
-# Builds the JDK's AOT cache (JEP 483/514) next to the jar when it is missing or older than the jar: a short
-# training run on a raw listener records the classes the forwarder loads and links. Start-up to listening
-# measured here: about 0.85 s with the cache, 1.6-2.0 s without. Failing to build it only costs that time.
+# Builds the JDK's AOT cache (JEP 483/514/515) next to the jar when it is missing or older than the jar.
 ensure_aot_cache() {
   [ -f "$fwd_aot" ] && [ "$fwd_aot" -nt "$fwd_jar" ] && return 0
-  local dir port pid
+  train_aot_cache "$fwd_jar" "$fwd_aot"
+}
+
+# train_aot_cache JAR CACHE: a training run of JAR records the classes the forwarder loads and links, and method
+# profiles, into CACHE. It runs the real start-up and real handshakes: a TLS listener with a throwaway certificate,
+# one VM in the metadata, and a few requests (one routed to the VM, whose namespace does not exist, so the dial fails
+# as it would for a stopped VM; one for an unknown name), plus a raw listener. No root and no network namespace
+# needed. A cache trained on start-up alone left ~1,500 classes (TLS, JSON) to load at every start. Without openssl
+# or curl, only the start-up is trained. The JVM ignores a cache that does not match its jar; failing to build one
+# only costs start-up time.
+train_aot_cache() {
+  local jar=$1 cache=$2 dir tls_port raw_port pid listeners tls=
   dir=$(mktemp -d)
-  port=$(( 40000 + RANDOM % 20000 ))
+  tls_port=$(( 40000 + RANDOM % 10000 ))
+  raw_port=$(( tls_port + 10000 ))
+  listeners="127.0.0.1:$raw_port=22"
+  mkdir -p "$dir/vm.d/train"
+  cat >"$dir/vm.d/train/meta.json" <<META
+{ "id": "7a1e0000-0000-4000-8000-000000000001", "createdAt": "2026-01-01T00:00:00Z", "guestIP": "10.255.255.1",
+  "netns": "mergen-aot-training-none", "httpPort": 80, "tags": { "app": "train" } }
+META
+  if command -v openssl >/dev/null && command -v curl >/dev/null && openssl req -x509 -newkey ec \
+      -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=*.localhost" \
+      -addext "subjectAltName=DNS:*.localhost" -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1; then
+    tls=yes
+    listeners="127.0.0.1:$tls_port=443,$listeners"
+  fi
   echo "training the start-up cache ..." >&2
-  FWD_LISTENERS="127.0.0.1:$port=22" FWD_CONFIG_ROOT="$dir" FWD_ADMIN_ADDR= FWD_LOG_LEVEL=info \
-    "$FWD_JAVA" -XX:AOTCacheOutput="$fwd_aot" "${FWD_JVM_FLAGS[@]}" -jar "$fwd_jar" >"$dir/train.log" 2>&1 &
+  FWD_LISTENERS="$listeners" FWD_CONFIG_ROOT="$dir/vm.d" FWD_ADMIN_ADDR= FWD_LOG_LEVEL=info \
+    FWD_TLS_CERT_FILE="$dir/cert.pem" FWD_TLS_KEY_FILE="$dir/key.pem" FWD_DIAL_TIMEOUT_SECONDS=1 \
+    "$FWD_JAVA" -XX:AOTCacheOutput="$cache" "${FWD_JVM_FLAGS[@]}" -jar "$jar" >"$dir/train.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do
     grep -q "mergen-forwarder started" "$dir/train.log" 2>/dev/null && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
+  if [ -n "$tls" ]; then
+    for _ in $(seq 1 20); do
+      curl -sk -o /dev/null --max-time 2 --resolve "train.localhost:$tls_port:127.0.0.1" "https://train.localhost:$tls_port/" || true
+      curl -sk -o /dev/null --max-time 2 --resolve "nobody.localhost:$tls_port:127.0.0.1" "https://nobody.localhost:$tls_port/" || true
+    done
+  fi
+  (exec 3<>"/dev/tcp/127.0.0.1/$raw_port") 2>/dev/null || true
   kill -TERM "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
-  [ -f "$fwd_aot" ] || echo "start-up cache not built; the forwarder runs without it" >&2
+  [ -f "$cache" ] || echo "start-up cache not built; the forwarder runs without it" >&2
   rm -rf "$dir"
 }
 

@@ -51,6 +51,13 @@ public final class Main {
     }
 
     static int run(Map<String, String> env) {
+        // SLF4J first, on this thread: initialised concurrently from the preload below, it would hand this thread a
+        // substitute factory that Logging cannot configure.
+        LoggerFactory.getILoggerFactory();
+        // BoringSSL's loading and Netty's checks of it take ~300 ms of start-up: on a second core they overlap with
+        // reading the configuration, the certificate's own checks and the dialer (wasted only when every listener is
+        // raw). Class initialisation is thread-safe: whoever needs OpenSsl first waits for this.
+        Thread.ofPlatform().daemon().name("tls-preload").start(ServerTls::providerName);
         ForwarderConfig config;
         try {
             config = ForwarderConfig.fromEnvironment(env);

@@ -18,6 +18,10 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -56,8 +60,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <ul>
  *   <li>{@link #setnsRoundTrip}: {@code NetworkNamespaces.inside} with nothing inside: open the namespace file,
- *       setns() in, setns() back, close; {@link #syscallsOpenClose} and {@link #syscallsSetnsThereAndBack} split it.
- *   </li>
+ *       setns() in, setns() back, close; {@link #syscallsOpenClose} and {@link #syscallsSetnsThereAndBack} split it,
+ *       and {@link #setnsRawThereAndBack} is the same two setns() calls through a bare downcall (no arena, no errno
+ *       capture), for the share of the FFM wrapper.</li>
  *   <li>{@link #socketInNamespace} against {@link #socketOnHost}: the socket() the dialer makes in there.</li>
  *   <li>{@link #dialInNamespace} against {@link #dialOnHost}: the dialer's whole work on its event loop (socket in
  *       the namespace, register, TCP connect on loopback), then a close with RST (SO_LINGER 0) so hundreds of
@@ -78,6 +83,7 @@ public class DialSetupBenchmark {
     private static final Duration DIAL_TIMEOUT = Duration.ofSeconds(5);
     private static final int CHAIN = 50;
     private static final ChannelHandler NOOP = new Noop();
+    private static final MethodHandle RAW_SETNS = rawSetns();
 
     private String netns;
     private boolean routeAdded;
@@ -210,6 +216,23 @@ public class DialSetupBenchmark {
     public void syscallsSetnsThereAndBack() throws SyscallException {
         syscalls.setns(vmFd, CLONE_NEWNET);
         syscalls.setns(hostFd, CLONE_NEWNET);
+    }
+
+    @Benchmark
+    public int setnsRawThereAndBack() throws Throwable {
+        int there = (int) RAW_SETNS.invokeExact(vmFd, CLONE_NEWNET);
+        int back = (int) RAW_SETNS.invokeExact(hostFd, CLONE_NEWNET);
+        if (there != 0 || back != 0) {
+            throw new IllegalStateException("setns failed: " + there + ", " + back);
+        }
+        return there + back;
+    }
+
+    @SuppressWarnings("restricted") // the forks run with --enable-native-access=ALL-UNNAMED
+    private static MethodHandle rawSetns() {
+        Linker linker = Linker.nativeLinker();
+        return linker.downcallHandle(linker.defaultLookup().find("setns").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
     }
 
     @Benchmark

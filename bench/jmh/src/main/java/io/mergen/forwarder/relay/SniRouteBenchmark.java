@@ -22,6 +22,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.ssl.ApplicationProtocolNegotiator;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslProvider;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -53,7 +54,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <ul>
  *   <li>{@link #routeToTls}: parse, route, create the TLS handler (a real BoringSSL engine) and put it in place of
- *       the router: everything up to the handshake, which the parked handler does not start.</li>
+ *       the router: everything up to the handshake, which the parked handler does not start.
+ *       {@link #routeToTlsRefcnt} is the same with BoringSSL's reference-counted engines ({@code OPENSSL_REFCNT}),
+ *       which have no finalizer, instead of the forwarder's {@code OPENSSL}.</li>
  *   <li>{@link #refuseUnknownName}: a Kafka listener refusing an unknown name with a TLS alert (no TLS engine).</li>
  *   <li>{@link #routeAndServerFlight}: as routeToTls, then the real handshake's first server flight (ServerHello
  *       ... Finished, with the ECDSA signature): most of a full handshake's server-side CPU.</li>
@@ -78,6 +81,8 @@ public class SniRouteBenchmark {
     private VmResolver resolver;
     private ListenerContext https;
     private ListenerContext httpsParked;
+    private ListenerContext httpsParkedRefcnt;
+    private SslContext tlsRefcnt;
     private ListenerContext kafka;
     private SslContext tls;
     /** The captured hellos, held once; each connection gets a retained duplicate, as if freshly read. */
@@ -97,6 +102,8 @@ public class SniRouteBenchmark {
             resolver.reload();
             https = listener(":443=443", tls);
             httpsParked = listener(":443=443", new ParkedTls(tls));
+            tlsRefcnt = BenchTls.serverContext(material, SslProvider.OPENSSL_REFCNT);
+            httpsParkedRefcnt = listener(":443=443", new ParkedTls(tlsRefcnt));
             kafka = listener(":9092=9092", tls);
             hello = Unpooled.directBuffer().writeBytes(BenchTls.clientHello(SERVER_NAME));
             unknownHello = Unpooled.directBuffer().writeBytes(BenchTls.clientHello(UNKNOWN_NAME));
@@ -112,6 +119,7 @@ public class SniRouteBenchmark {
     public void tearDown() {
         ReferenceCountUtil.release(hello);
         ReferenceCountUtil.release(unknownHello);
+        ReferenceCountUtil.release(tlsRefcnt);
         if (resolver != null) {
             resolver.close();
         }
@@ -181,6 +189,13 @@ public class SniRouteBenchmark {
     @Benchmark
     public int routeToTls() {
         EmbeddedChannel ch = connection(new ServerNameRouter(httpsParked));
+        ch.writeInbound(hello.retainedDuplicate());
+        return close(ch);
+    }
+
+    @Benchmark
+    public int routeToTlsRefcnt() {
+        EmbeddedChannel ch = connection(new ServerNameRouter(httpsParkedRefcnt));
         ch.writeInbound(hello.retainedDuplicate());
         return close(ch);
     }

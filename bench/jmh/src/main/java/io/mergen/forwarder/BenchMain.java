@@ -34,7 +34,8 @@ public final class BenchMain {
         try {
             results = new Runner(options).run();
         } catch (RunnerException e) {
-            System.err.println("bench/jmh: " + e.getMessage());
+            // JMH wraps the real failure (a benchmark that threw, a fork that died) with no message of its own.
+            e.printStackTrace();
             System.exit(1);
             return;
         }

@@ -1,12 +1,12 @@
 package io.mergen.forwarder.netns;
 
-import static io.mergen.forwarder.BenchFiles.run;
+import static io.mergen.forwarder.Bench.run;
 import static io.mergen.forwarder.netns.LinuxSyscalls.CLONE_NEWNET;
 import static io.mergen.forwarder.netns.LinuxSyscalls.O_CLOEXEC;
 import static io.mergen.forwarder.netns.LinuxSyscalls.O_NONBLOCK;
 import static io.mergen.forwarder.netns.LinuxSyscalls.O_RDONLY;
 
-import io.mergen.forwarder.BenchFiles;
+import io.mergen.forwarder.Bench;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
@@ -105,7 +105,7 @@ public class DialSetupBenchmark {
             throw new IllegalStateException("DialSetupBenchmark needs root (it creates a network namespace): run "
                     + "bench/jmh/run as root, or leave it out with -e DialSetup");
         }
-        BenchFiles.quietLogs();
+        Bench.quietLogs();
         String prefix = System.getenv().getOrDefault("MFWD_JMH_NETNS_PREFIX", "mfwd-jmh");
         netns = prefix + "-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
         try {

@@ -1,9 +1,8 @@
 package io.mergen.forwarder.relay;
 
-import io.mergen.forwarder.BenchFiles;
+import io.mergen.forwarder.Bench;
 import io.mergen.forwarder.metrics.ForwarderMetrics;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -49,15 +48,15 @@ public class RelayReadBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() {
-        BenchFiles.quietLogs();
-        payload = PooledByteBufAllocator.DEFAULT.directBuffer(READ_BYTES).writeZero(READ_BYTES);
+        Bench.quietLogs();
+        payload = Bench.heldBuffer(new byte[READ_BYTES]);
 
         client = new EmbeddedChannel();
         guest = new EmbeddedChannel();
         ConnectionFacts facts = new ConnectionFacts(":443=443", CLIENT);
         client.attr(ConnectionFacts.KEY).set(facts);
         ForwarderMetrics metrics = new ForwarderMetrics();
-        Relay relay = new Relay(client, guest, facts, metrics.bytes(":443=443", BenchFiles.vmId(1)));
+        Relay relay = new Relay(client, guest, facts, metrics.bytes(":443=443", Bench.vmId(1)));
         client.pipeline().addLast("relay", new RelayHandler(relay, true));
         guest.pipeline().addLast("relay", new RelayHandler(relay, false));
 

@@ -1,6 +1,6 @@
 package io.mergen.forwarder.relay;
 
-import io.mergen.forwarder.BenchFiles;
+import io.mergen.forwarder.Bench;
 import io.mergen.forwarder.config.DomainRule;
 import io.mergen.forwarder.config.Limits;
 import io.mergen.forwarder.config.ListenerSpec;
@@ -14,7 +14,6 @@ import io.mergen.forwarder.tls.BenchTls;
 import io.mergen.forwarder.tls.KeyMaterial;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -91,12 +90,12 @@ public class SniRouteBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        BenchFiles.quietLogs();
+        Bench.quietLogs();
         dir = Files.createTempDirectory("mfwd-jmh-sni");
         try {
             KeyMaterial material = BenchTls.issue(dir, DOMAIN);
             tls = BenchTls.serverContext(material);
-            BenchFiles.writeMeta(Files.createDirectories(dir.resolve("vm.d")), BenchFiles.vmId(1), "app1",
+            Bench.writeMeta(Files.createDirectories(dir.resolve("vm.d")), Bench.vmId(1), "app1",
                     "10.213.34.2", "mfwd-jmh-unused");
             resolver = new VmResolver(dir.resolve("vm.d"), Duration.ZERO, new DomainRule("vm", "localhost"));
             resolver.reload();
@@ -105,8 +104,8 @@ public class SniRouteBenchmark {
             tlsRefcnt = BenchTls.serverContext(material, SslProvider.OPENSSL_REFCNT);
             httpsParkedRefcnt = listener(":443=443", new ParkedTls(tlsRefcnt));
             kafka = listener(":9092=9092", tls);
-            hello = Unpooled.directBuffer().writeBytes(BenchTls.clientHello(SERVER_NAME));
-            unknownHello = Unpooled.directBuffer().writeBytes(BenchTls.clientHello(UNKNOWN_NAME));
+            hello = Bench.heldBuffer(BenchTls.clientHello(SERVER_NAME));
+            unknownHello = Bench.heldBuffer(BenchTls.clientHello(UNKNOWN_NAME));
             System.out.println("ClientHello from openssl s_client: " + hello.readableBytes() + " bytes");
             verify();
         } catch (Exception | Error e) {
@@ -123,7 +122,7 @@ public class SniRouteBenchmark {
         if (resolver != null) {
             resolver.close();
         }
-        BenchFiles.delete(dir);
+        Bench.delete(dir);
     }
 
     private ListenerContext listener(String spec, SslContext context) {

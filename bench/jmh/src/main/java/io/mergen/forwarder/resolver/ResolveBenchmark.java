@@ -1,6 +1,6 @@
 package io.mergen.forwarder.resolver;
 
-import io.mergen.forwarder.BenchFiles;
+import io.mergen.forwarder.Bench;
 import io.mergen.forwarder.config.DomainRule;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,17 +43,17 @@ public class ResolveBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        BenchFiles.quietLogs();
+        Bench.quietLogs();
         dir = Files.createTempDirectory("mfwd-jmh-resolve");
         try {
             for (int i = 0; i < vms; i++) {
-                BenchFiles.writeMeta(dir, BenchFiles.vmId(i), "app" + i, "10.213.34.2", "mfwd-jmh-unused");
+                Bench.writeMeta(dir, Bench.vmId(i), "app" + i, "10.213.34.2", "mfwd-jmh-unused");
             }
             resolver = new VmResolver(dir, Duration.ZERO, new DomainRule("vm", "localhost"));
             resolver.reload();
             int middle = vms / 2;
             byTag = "app" + middle + ".vm.localhost";
-            byIdPrefix = BenchFiles.vmId(middle).substring(0, 8) + ".vm.localhost";
+            byIdPrefix = Bench.vmId(middle).substring(0, 8) + ".vm.localhost";
             miss = "nosuchvm.vm.localhost";
             check(resolver.current().vms().size() == vms, "expected " + vms + " VMs: " + resolver.current());
             check(resolver.route(byTag) instanceof Route.Found, byTag + " is not found");
@@ -76,7 +76,7 @@ public class ResolveBenchmark {
         if (resolver != null) {
             resolver.close();
         }
-        BenchFiles.delete(dir);
+        Bench.delete(dir);
     }
 
     @Benchmark

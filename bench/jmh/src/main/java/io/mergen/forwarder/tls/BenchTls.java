@@ -1,6 +1,6 @@
 package io.mergen.forwarder.tls;
 
-import static io.mergen.forwarder.BenchFiles.run;
+import static io.mergen.forwarder.Bench.run;
 
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;

@@ -1,9 +1,8 @@
 package io.mergen.forwarder.tls;
 
-import io.mergen.forwarder.BenchFiles;
+import io.mergen.forwarder.Bench;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -53,11 +52,11 @@ public class TlsEngineBenchmark {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-        BenchFiles.quietLogs();
+        Bench.quietLogs();
         dir = Files.createTempDirectory("mfwd-jmh-tls");
         try {
             context = BenchTls.serverContext(BenchTls.issue(dir, DOMAIN), provider);
-            hello = Unpooled.directBuffer().writeBytes(BenchTls.clientHello("app1." + DOMAIN));
+            hello = Bench.heldBuffer(BenchTls.clientHello("app1." + DOMAIN));
             if (serverFlight() < 400) {
                 throw new IllegalStateException("serverFlight: no server flight written");
             }
@@ -71,7 +70,7 @@ public class TlsEngineBenchmark {
     public void tearDown() {
         ReferenceCountUtil.release(hello);
         ReferenceCountUtil.release(context);
-        BenchFiles.delete(dir);
+        Bench.delete(dir);
     }
 
     @Benchmark

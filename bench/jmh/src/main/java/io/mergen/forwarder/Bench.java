@@ -2,8 +2,11 @@ package io.mergen.forwarder;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,16 +16,25 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.LoggerFactory;
 
-/** What the benchmarks' set-up shares: quiet logs, meta.json files, commands, and removing a temporary folder. */
-public final class BenchFiles {
+/** What the benchmarks' set-up shares: quiet logs, meta.json files, commands, held buffers, removing a folder. */
+public final class Bench {
     private static final long COMMAND_TIMEOUT_SECONDS = 30;
 
-    private BenchFiles() {}
+    private Bench() {}
 
     /** Keeps the forwarder's info lines (a reload of 10,000 VMs names them all) out of JMH's output. */
     public static void quietLogs() {
         ((Logger) LoggerFactory.getLogger("io.mergen.forwarder")).setLevel(Level.WARN);
         ((Logger) LoggerFactory.getLogger("mergen")).setLevel(Level.WARN);
+    }
+
+    /**
+     * A direct buffer holding {@code bytes} for the whole trial, handed out as retained duplicates. Wrapped, not
+     * allocated through Netty: an allocator may pick it for leak tracking (one buffer in 128), and then every
+     * duplicate would carry tracking records, which changed a run's bytes per operation tenfold.
+     */
+    public static ByteBuf heldBuffer(byte[] bytes) {
+        return Unpooled.wrappedBuffer(ByteBuffer.allocateDirect(bytes.length).put(bytes).flip());
     }
 
     /** A VM id whose first 8 characters (its id-prefix alias) differ for every {@code n}. */

@@ -52,9 +52,9 @@ public final class BenchMain {
                 iterations.addAll(fork.getIterationResults());
             }
             double best = iterations.stream().mapToDouble(i -> i.getPrimaryResult().getScore()).min().orElse(Double.NaN);
-            double bestCpu = iterations.stream().map(i -> i.getSecondaryResults().get("cpu.norm"))
+            double bestCpu = iterations.stream().map(i -> (Result<?>) i.getSecondaryResults().get("cpu.norm"))
                     .filter(r -> r != null).mapToDouble(Result::getScore).min().orElse(Double.NaN);
-            Result alloc = run.getSecondaryResults().get("gc.alloc.rate.norm");
+            Result<?> alloc = run.getSecondaryResults().get("gc.alloc.rate.norm");
             String unit = run.getPrimaryResult().getScoreUnit();
             rows.add(new String[] {
                 shortName(params.getBenchmark()), params(params),

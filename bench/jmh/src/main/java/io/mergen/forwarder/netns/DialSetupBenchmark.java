@@ -391,8 +391,10 @@ public class DialSetupBenchmark {
 
         private void acceptAll() {
             while (server.isOpen()) {
-                try (SocketChannel connection = server.accept()) {
+                try {
+                    SocketChannel connection = server.accept();
                     accepted.incrementAndGet();
+                    connection.close();
                 } catch (IOException e) {
                     // Closed by close(), or a connection reset before it was accepted: go on or end with the loop.
                 }

@@ -31,14 +31,12 @@ public final class Main {
     static final int EXIT_FAILURE = 1;
     static final int EXIT_CONFIG = 2;
 
-    static {
-        NettyDefaults.apply();
-    }
-
     private Main() {
     }
 
     public static void main(String[] args) {
+        // Here rather than in run(): tests call run() and assemble() in a JVM whose Netty settings are their own.
+        NettyDefaults.apply();
         if (List.of(args).contains("--help") || List.of(args).contains("-h")) {
             System.out.print(ForwarderConfig.help());
             return;

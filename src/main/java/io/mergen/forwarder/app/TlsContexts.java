@@ -3,6 +3,7 @@ package io.mergen.forwarder.app;
 import io.mergen.forwarder.tls.CertificateStore;
 import io.mergen.forwarder.tls.KeyMaterial;
 import io.mergen.forwarder.tls.LocalIssuer;
+import io.mergen.forwarder.tls.RsaSigning;
 import io.mergen.forwarder.tls.ServerTls;
 import io.netty.handler.ssl.SslContext;
 
@@ -24,11 +25,13 @@ final class TlsContexts implements AutoCloseable {
 
     private final CertificateStore store;
     private final Optional<LocalIssuer> issuer;
+    private final RsaSigning signing;
     private final ConcurrentHashMap<NameAndAlpn, Issued> issued = new ConcurrentHashMap<>();
 
-    TlsContexts(CertificateStore store, Optional<LocalIssuer> issuer) {
+    TlsContexts(CertificateStore store, Optional<LocalIssuer> issuer, RsaSigning signing) {
         this.store = store;
         this.issuer = issuer;
+        this.signing = signing;
     }
 
     CertificateStore store() {
@@ -52,7 +55,7 @@ final class TlsContexts implements AutoCloseable {
                 if (old != null) {
                     ServerTls.retire(old.context());
                 }
-                return new Issued(current, ServerTls.serverContext(current, alpn));
+                return new Issued(current, ServerTls.serverContext(current, alpn, signing));
             }).context();
         }
         return store.context(serverName, alpn);

@@ -27,6 +27,9 @@ enum EnvVar {
                     + " handshake (as Caddy's internal issuer); empty = off"),
     FWD_TLS_CA_KEY_FILE("",
             "PEM private key of that CA; set together with FWD_TLS_CA_CERT_FILE"),
+    FWD_TLS_RSA_SIGNER("auto",
+            "who makes the handshake signatures of RSA certificates: openssl (the system's libcrypto.so.3, half the"
+                    + " CPU of BoringSSL's on CPUs with AVX-512 IFMA), boringssl, or auto = openssl when it loads"),
     FWD_DIAL_TIMEOUT_SECONDS("5",
             "seconds to connect to the guest service (> 0)"),
     FWD_RESOLVER_CACHE_TTL_SECONDS("5",

@@ -28,6 +28,7 @@ import java.util.TreeSet;
  * @param tlsKeyFile        the PEM private key of that certificate
  * @param tlsCerts          further certificate and key files, in the order given, without duplicates
  * @param localCa           the local CA issuing a leaf per routed name; empty when off
+ * @param rsaSigner         the library that signs handshakes with RSA keys
  * @param dialTimeout       the time to connect to the guest, positive
  * @param resolverCacheTtl  the upper bound of the periodic metadata rescan, zero or positive
  * @param shutdownTimeout   the time open connections get to finish on shutdown, zero or positive
@@ -42,7 +43,7 @@ public record ForwarderConfig(
         List<ListenerSpec> listeners, Set<Integer> allowedGuestPorts, DomainRule domain,
         Path configRoot, List<Path> netnsRoots, Path tlsCertFile, Path tlsKeyFile,
         List<CertPair> tlsCerts,
-        Optional<CertPair> localCa,
+        Optional<CertPair> localCa, RsaSigner rsaSigner,
         Duration dialTimeout, Duration resolverCacheTtl, Duration shutdownTimeout,
         Duration handshakeTimeout, Duration idleTimeout, Limits limits, Optional<InetSocketAddress> adminAddress,
         String logLevel, LogFormat logFormat) {
@@ -63,6 +64,7 @@ public record ForwarderConfig(
         requireNonNull(tlsKeyFile, "tlsKeyFile");
         tlsCerts = List.copyOf(requireNonNull(tlsCerts, "tlsCerts"));
         requireNonNull(localCa, "localCa");
+        requireNonNull(rsaSigner, "rsaSigner");
         requireNonNull(dialTimeout, "dialTimeout");
         requireNonNull(resolverCacheTtl, "resolverCacheTtl");
         requireNonNull(shutdownTimeout, "shutdownTimeout");
@@ -106,6 +108,7 @@ public record ForwarderConfig(
                 reader.read(EnvVar.FWD_TLS_KEY_FILE, certBase + ".key", EnvironmentReader::path),
                 reader.read(EnvVar.FWD_TLS_CERTS, EnvironmentReader::certPairs),
                 reader.localCa(),
+                reader.read(EnvVar.FWD_TLS_RSA_SIGNER, RsaSigner::parse),
                 reader.read(EnvVar.FWD_DIAL_TIMEOUT_SECONDS, EnvironmentReader.seconds(1)),
                 reader.read(EnvVar.FWD_RESOLVER_CACHE_TTL_SECONDS, EnvironmentReader.seconds(0)),
                 reader.read(EnvVar.FWD_SHUTDOWN_TIMEOUT_SECONDS, EnvironmentReader.seconds(0)),

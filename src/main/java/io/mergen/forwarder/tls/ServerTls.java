@@ -7,6 +7,9 @@ import io.netty.handler.ssl.ApplicationProtocolConfig.Protocol;
 import io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior;
 import io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior;
 import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.OpenSslContextOption;
+import io.netty.handler.ssl.OpenSslPrivateKeyMethod;
+import io.netty.handler.ssl.OpenSslX509KeyManagerFactory;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
@@ -19,12 +22,15 @@ import java.io.InputStream;
 import java.time.Duration;
 import java.nio.charset.StandardCharsets;
 import java.net.Socket;
+import java.security.GeneralSecurityException;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.X509ExtendedTrustManager;
@@ -46,13 +52,15 @@ public final class ServerTls {
     /**
      * A server context presenting {@code material}. ALPN is offered only when {@code alpnProtocols} is non-empty, in
      * preference order: the forwarder relays bytes, so advertising h2 to a client whose guest speaks only HTTP/1.1
-     * would break the connection after the handshake.
+     * would break the connection after the handshake. {@code signing} decides who signs with an RSA key.
      */
-    public static SslContext serverContext(KeyMaterial material, List<String> alpnProtocols) {
-        return serverContext(material, alpnProtocols, provider());
+    public static SslContext serverContext(KeyMaterial material, List<String> alpnProtocols, RsaSigning signing) {
+        return serverContext(material, alpnProtocols, signing, provider());
     }
 
-    static SslContext serverContext(KeyMaterial material, List<String> alpnProtocols, SslProvider provider) {
+    static SslContext serverContext(KeyMaterial material, List<String> alpnProtocols, RsaSigning signing,
+                                    SslProvider provider) {
+        requireNonNull(signing, "signing");
         requireNonNull(material, "material");
         requireNonNull(provider, "provider");
         List<String> alpn = List.copyOf(requireNonNull(alpnProtocols, "alpnProtocols"));
@@ -64,9 +72,16 @@ public final class ServerTls {
                         "alpnProtocols: " + alpn + " (expected: names of 1 to 255 bytes, such as h2 or http/1.1)");
             }
         }
-        SslContextBuilder builder = SslContextBuilder
-                .forServer(material.key(), material.chain().toArray(X509Certificate[]::new))
-                .sslProvider(provider)
+        X509Certificate[] chain = material.chain().toArray(X509Certificate[]::new);
+        Optional<OpenSslPrivateKeyMethod> signer = provider == SslProvider.JDK
+                ? Optional.empty() : signing.methodFor(material.key());
+        // With a key method, BoringSSL gets the chain alone: tcnative routes the signatures of an SSL to the method
+        // only when that SSL has no private key of its own.
+        SslContextBuilder builder = signer.isPresent()
+                ? SslContextBuilder.forServer(keyless(chain))
+                        .option(OpenSslContextOption.PRIVATE_KEY_METHOD, signer.get())
+                : SslContextBuilder.forServer(material.key(), chain);
+        builder.sslProvider(provider)
                 .protocols(PROTOCOLS)
                 // Clients are never asked for a certificate. Without a trust manager of its own, each context would
                 // load the JDK's whole CA store for that unused check: ~130 ms of start-up and of every reload.
@@ -82,6 +97,15 @@ public final class ServerTls {
         } catch (SSLException e) {
             throw new IllegalStateException("cannot build the TLS server context (" + provider + ", "
                     + material + "): " + e.getMessage(), e);
+        }
+    }
+
+    /** The chain without its key, for a context whose signatures a private key method makes. */
+    private static KeyManagerFactory keyless(X509Certificate[] chain) {
+        try {
+            return OpenSslX509KeyManagerFactory.newKeyless(chain);
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot hand the certificate chain to BoringSSL: " + e.getMessage(), e);
         }
     }
 

@@ -123,6 +123,7 @@ class ForwarderConfigFuzzTest {
             case FWD_TLS_CA_CERT_FILE, FWD_TLS_CA_KEY_FILE -> List.of("");
             case FWD_LOG_LEVEL -> List.of("info", "WARNING");
             case FWD_LOG_FORMAT -> List.of("console", "JSON");
+            case FWD_TLS_RSA_SIGNER -> List.of("auto", "OpenSSL", "boringssl");
         };
     }
 
@@ -168,6 +169,8 @@ class ForwarderConfigFuzzTest {
             case FWD_LOG_LEVEL -> Arbitraries.of("trace", "DEBUG", "Info", "warn", "WARNING", "error", "fatal",
                     "off", "\u0130NFO", "inf\u0131", "debug\n");
             case FWD_LOG_FORMAT -> Arbitraries.of("console", "JSON", "Json", "text", "js\u00f6n", "json\r\n");
+            case FWD_TLS_RSA_SIGNER -> Arbitraries.of("auto", "openssl", "BoringSSL", "libcrypto", "open ssl",
+                    "\u0130", "auto\n");
         };
         Arbitrary<String> anything = Arbitraries.strings().all().ofMaxLength(40);
         Arbitrary<String> blank = Arbitraries.of("", " ", "\t", "\u2003", "\n");

@@ -28,7 +28,7 @@ class ForwarderConfigTest {
     private static final List<String> VARIABLES = List.of(
             "FWD_LISTENERS", "FWD_ALLOWED_GUEST_PORTS", "FWD_DOMAIN_PREFIX", "FWD_DOMAIN_SUFFIX",
             "FWD_CONFIG_ROOT", "FWD_NETNS_ROOT", "FWD_TLS_CERT_FILE", "FWD_TLS_KEY_FILE",
-            "FWD_TLS_CERTS", "FWD_TLS_CA_CERT_FILE", "FWD_TLS_CA_KEY_FILE", "FWD_DIAL_TIMEOUT_SECONDS", "FWD_RESOLVER_CACHE_TTL_SECONDS",
+            "FWD_TLS_CERTS", "FWD_TLS_CA_CERT_FILE", "FWD_TLS_CA_KEY_FILE", "FWD_TLS_RSA_SIGNER", "FWD_DIAL_TIMEOUT_SECONDS", "FWD_RESOLVER_CACHE_TTL_SECONDS",
             "FWD_SHUTDOWN_TIMEOUT_SECONDS",
             "FWD_HANDSHAKE_TIMEOUT_SECONDS", "FWD_IDLE_TIMEOUT_SECONDS", "FWD_MAX_CONNECTIONS",
             "FWD_MAX_CONNECTIONS_PER_VM", "FWD_MAX_HANDSHAKES_PER_CLIENT", "FWD_CONNECTION_BUFFER_BYTES",
@@ -53,6 +53,7 @@ class ForwarderConfigTest {
             Path.of("/etc/mergen/certs/wildcard.localhost.key"),
             List.of(),
             Optional.empty(),
+            RsaSigner.AUTO,
             Duration.ofSeconds(5),
             Duration.ofSeconds(5),
             Duration.ofSeconds(15),
@@ -109,6 +110,7 @@ class ForwarderConfigTest {
                 Map.entry("FWD_TLS_CERTS", " /srv/a.crt:/srv/a.key ,, rel/b.crt : /srv/x/../b.key,"),
                 Map.entry("FWD_TLS_CA_CERT_FILE", "/srv/ca/ca.crt"),
                 Map.entry("FWD_TLS_CA_KEY_FILE", "/srv/ca/ca.key"),
+                Map.entry("FWD_TLS_RSA_SIGNER", "BoringSSL"),
                 Map.entry("FWD_DIAL_TIMEOUT_SECONDS", "2"),
                 Map.entry("FWD_RESOLVER_CACHE_TTL_SECONDS", "0"),
                 Map.entry("FWD_SHUTDOWN_TIMEOUT_SECONDS", "0"),
@@ -147,6 +149,7 @@ class ForwarderConfigTest {
         assertThat(config.idleTimeout()).isEqualTo(Duration.ofSeconds(60));
         assertThat(config.logLevel()).isEqualTo("warn");
         assertThat(config.logFormat()).isEqualTo(LogFormat.JSON);
+        assertThat(config.rsaSigner()).isEqualTo(RsaSigner.BORINGSSL);
     }
 
     @Test
@@ -185,6 +188,13 @@ class ForwarderConfigTest {
     @CsvSource({"console, CONSOLE", "Console, CONSOLE", "json, JSON", "JSON, JSON"})
     void parsesLogFormats(String format, LogFormat expected) {
         assertThat(ForwarderConfig.fromEnvironment(Map.of("FWD_LOG_FORMAT", format)).logFormat())
+                .isEqualTo(expected);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"auto, AUTO", "OpenSSL, OPENSSL", "openssl, OPENSSL", "boringssl, BORINGSSL"})
+    void parsesRsaSigners(String signer, RsaSigner expected) {
+        assertThat(ForwarderConfig.fromEnvironment(Map.of("FWD_TLS_RSA_SIGNER", signer)).rsaSigner())
                 .isEqualTo(expected);
     }
 
@@ -261,7 +271,9 @@ class ForwarderConfigTest {
                 bad("FWD_LOG_LEVEL", " verbose ",
                         "unknown log level (expected: trace, debug, info, warn, warning or error)"),
                 bad("FWD_LOG_FORMAT", "xml",
-                        "unknown log format \"xml\" (expected: console or json)")));
+                        "unknown log format \"xml\" (expected: console or json)"),
+                bad("FWD_TLS_RSA_SIGNER", "libcrypto",
+                        "unknown RSA signer \"libcrypto\" (expected: auto, openssl or boringssl)")));
         for (String variable : List.of("FWD_DIAL_TIMEOUT_SECONDS", "FWD_HANDSHAKE_TIMEOUT_SECONDS",
                 "FWD_IDLE_TIMEOUT_SECONDS")) {
             rows.addAll(badSeconds(variable, "1"));
@@ -341,6 +353,7 @@ class ForwarderConfigTest {
                 "FWD_TLS_CERT_FILE  default: /etc/mergen/certs/wildcard.<domain>.crt",
                 "FWD_TLS_KEY_FILE  default: /etc/mergen/certs/wildcard.<domain>.key",
                 "FWD_TLS_CERTS  default: (empty)",
+                "FWD_TLS_RSA_SIGNER  default: auto",
                 "FWD_DIAL_TIMEOUT_SECONDS  default: 5",
                 "FWD_RESOLVER_CACHE_TTL_SECONDS  default: 5",
                 "FWD_SHUTDOWN_TIMEOUT_SECONDS  default: 15",
@@ -356,7 +369,7 @@ class ForwarderConfigTest {
         List<ListenerSpec> listeners = new ArrayList<>(DEFAULTS.listeners());
         ForwarderConfig config = new ForwarderConfig(listeners, DEFAULTS.allowedGuestPorts(), DEFAULTS.domain(),
                 DEFAULTS.configRoot(), DEFAULTS.netnsRoots(), DEFAULTS.tlsCertFile(), DEFAULTS.tlsKeyFile(),
-                DEFAULTS.tlsCerts(), DEFAULTS.localCa(), DEFAULTS.dialTimeout(), DEFAULTS.resolverCacheTtl(), DEFAULTS.shutdownTimeout(),
+                DEFAULTS.tlsCerts(), DEFAULTS.localCa(), DEFAULTS.rsaSigner(), DEFAULTS.dialTimeout(), DEFAULTS.resolverCacheTtl(), DEFAULTS.shutdownTimeout(),
                 DEFAULTS.handshakeTimeout(), DEFAULTS.idleTimeout(), DEFAULTS.limits(), DEFAULTS.adminAddress(),
                 DEFAULTS.logLevel(), DEFAULTS.logFormat());
         listeners.clear();

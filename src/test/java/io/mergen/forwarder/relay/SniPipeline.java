@@ -9,6 +9,7 @@ import io.mergen.forwarder.TrackingAllocator;
 import io.mergen.forwarder.config.DomainRule;
 import io.mergen.forwarder.config.Limits;
 import io.mergen.forwarder.config.ListenerSpec;
+import io.mergen.forwarder.config.RsaSigner;
 import io.mergen.forwarder.metrics.ForwarderMetrics;
 import io.mergen.forwarder.netns.DialException;
 import io.mergen.forwarder.netns.NamespaceDialer;
@@ -18,6 +19,7 @@ import io.mergen.forwarder.protocol.PostgresOpening;
 import io.mergen.forwarder.resolver.Route;
 import io.mergen.forwarder.resolver.VmResolver;
 import io.mergen.forwarder.tls.KeyMaterial;
+import io.mergen.forwarder.tls.RsaSigning;
 import io.mergen.forwarder.tls.ServerTls;
 import io.mergen.forwarder.tls.TestCertificates;
 import io.netty.buffer.ByteBuf;
@@ -100,7 +102,8 @@ final class SniPipeline implements AutoCloseable {
         NamespaceDialer noDialing = (loop, netns, target, timeout, handler) ->
                 loop.newFailedFuture(new DialException("the fuzz test dials nothing"));
         for (Listener listener : Listener.values()) {
-            SslContext tls = ServerTls.serverContext(material, ListenerProtocol.of(listener.spec).alpn(listener.spec));
+            SslContext tls = ServerTls.serverContext(material, ListenerProtocol.of(listener.spec).alpn(listener.spec),
+                    RsaSigning.of(RsaSigner.AUTO));
             contexts.put(listener, new ListenerContext(listener.spec, "localhost", resolver, noDialing, (name, routed) -> tls,
                     Duration.ofSeconds(1), HANDSHAKE_TIMEOUT, Duration.ofSeconds(60), new CancelKeys(),
                     new ConnectionLimits(new Limits(0, 0, 0, 65536)), new ForwarderMetrics()));

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.mergen.forwarder.config.CertPair;
 import io.mergen.forwarder.config.ConfigException;
+import io.mergen.forwarder.config.RsaSigner;
 import io.mergen.forwarder.tls.TestCertificates.Issued;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
@@ -44,6 +45,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class CertificateStoreTest {
+    /** The production default (these tests' certificates are EC, which BoringSSL signs with in any case). */
+    private static final RsaSigning SIGNING = RsaSigning.of(RsaSigner.AUTO);
     /** The brief asks for a rotation to be seen within a second; the extra second absorbs a loaded test machine. */
     private static final Duration ROTATION = Duration.ofSeconds(2);
 
@@ -95,7 +98,7 @@ class CertificateStoreTest {
     })
     void picksThePairCoveringTheServerNameElseTheDefault(String serverName, String expected) {
         // The wildcard pair comes before the exact one: an exact name still wins over it.
-        store = CertificateStore.load(pair(localhost),
+        store = load(pair(localhost),
                 List.of(pair(exampleCom), pair(wwwExampleCom), pair(apiExampleOrg)));
 
         assertThat(store.material(serverName).leaf()).isEqualTo(leaf(switch (expected) {
@@ -109,7 +112,7 @@ class CertificateStoreTest {
 
     @Test
     void aNameListedByTwoPairsGoesToTheFirst() {
-        store = CertificateStore.load(pair(exampleCom), List.of(pair(localhost), pair(replacement)));
+        store = load(pair(exampleCom), List.of(pair(localhost), pair(replacement)));
 
         assertThat(store.material("app1.localhost").leaf()).isEqualTo(leaf(localhost));
         assertThat(store.material("localhost").leaf()).isEqualTo(leaf(replacement));
@@ -117,7 +120,7 @@ class CertificateStoreTest {
 
     @Test
     void cachesOneContextPerPairAndAlpnList() {
-        store = CertificateStore.load(pair(localhost), List.of(pair(exampleCom)));
+        store = load(pair(localhost), List.of(pair(exampleCom)));
         store.prepare(List.of("h2", "http/1.1"));
 
         SslContext h2 = store.context("a.localhost", List.of("h2", "http/1.1"));
@@ -130,7 +133,7 @@ class CertificateStoreTest {
 
     @Test
     void rejectsABadAlpnListWhenPrepared() {
-        store = CertificateStore.load(pair(localhost), List.of());
+        store = load(pair(localhost), List.of());
 
         assertThatThrownBy(() -> store.prepare(List.of("")))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -139,7 +142,7 @@ class CertificateStoreTest {
 
     @Test
     void servesThePairForTheSniNameInARealHandshake() throws Exception {
-        store = CertificateStore.load(pair(localhost), List.of(pair(exampleCom)));
+        store = load(pair(localhost), List.of(pair(exampleCom)));
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try {
             Channel server = new ServerBootstrap()
@@ -172,11 +175,11 @@ class CertificateStoreTest {
                 "-keyout", "key.pem", "-out", "cert.pem");
         CertPair shortPair = new CertPair(shortLived.resolve("cert.pem"), shortLived.resolve("key.pem"));
 
-        store = CertificateStore.load(pair(localhost), List.of());
+        store = load(pair(localhost), List.of());
         assertThat(store.earliestExpiryEpochSeconds()).isEqualTo(notAfter(leaf(localhost)));
 
         store.close();
-        store = CertificateStore.load(pair(localhost), List.of(shortPair));
+        store = load(pair(localhost), List.of(shortPair));
         long expected = notAfter(store.material("short.example").leaf());
         assertThat(expected).isLessThan(notAfter(leaf(localhost)));
         assertThat(store.earliestExpiryEpochSeconds()).isEqualTo(expected);
@@ -187,10 +190,10 @@ class CertificateStoreTest {
         CertPair mismatched = new CertPair(exampleCom.certFile(), localhost.keyFile());
         CertPair missing = new CertPair(exampleCom.certFile(), dir.resolve("absent.pem"));
 
-        assertThatThrownBy(() -> CertificateStore.load(mismatched, List.of()))
+        assertThatThrownBy(() -> load(mismatched, List.of()))
                 .isInstanceOfSatisfying(ConfigException.class,
                         e -> assertThat(e.variable()).isEqualTo("FWD_TLS_KEY_FILE"));
-        assertThatThrownBy(() -> CertificateStore.load(pair(localhost), List.of(pair(exampleCom), missing)))
+        assertThatThrownBy(() -> load(pair(localhost), List.of(pair(exampleCom), missing)))
                 .isInstanceOfSatisfying(ConfigException.class, e -> {
                     assertThat(e.variable()).isEqualTo("FWD_TLS_CERTS");
                     assertThat(e.value()).isEqualTo(missing.toString());
@@ -202,7 +205,7 @@ class CertificateStoreTest {
     @Test
     void picksUpAnInPlaceRewrite() throws IOException {
         CertPair live = copyOf(localhost, "live");
-        store = CertificateStore.load(live, List.of());
+        store = load(live, List.of());
         store.prepare(List.of());
         store.start();
 
@@ -218,7 +221,7 @@ class CertificateStoreTest {
     @Test
     void aReplacedContextStaysUsableForAHandshakeThatJustPickedIt() throws IOException {
         CertPair live = copyOf(localhost, "live");
-        store = CertificateStore.load(live, List.of());
+        store = load(live, List.of());
         store.prepare(List.of());
         store.start();
         SslContext before = store.context("app1.localhost", List.of());
@@ -236,7 +239,7 @@ class CertificateStoreTest {
 
     @Test
     void closeFreesTheNativeContexts() {
-        store = CertificateStore.load(pair(localhost), List.of(pair(exampleCom)));
+        store = load(pair(localhost), List.of(pair(exampleCom)));
         store.prepare(List.of());
         store.prepare(List.of("h2", "http/1.1"));
         List<SslContext> contexts = List.of(store.context("app1.localhost", List.of()),
@@ -252,7 +255,7 @@ class CertificateStoreTest {
     void picksUpAnAtomicRenameIntoPlace() throws IOException {
         CertPair live = copyOf(localhost, "live");
         CertPair other = copyOf(exampleCom, "other");
-        store = CertificateStore.load(live, List.of(other));
+        store = load(live, List.of(other));
         store.start();
 
         Path tmpCert = live.cert().resolveSibling(".cert.pem.tmp");
@@ -271,7 +274,7 @@ class CertificateStoreTest {
     @Test
     void aMismatchedPairKeepsTheOldOneInService() throws IOException {
         CertPair live = copyOf(localhost, "live");
-        store = CertificateStore.load(live, List.of());
+        store = load(live, List.of());
         store.start();
 
         Files.write(live.cert(), Files.readAllBytes(replacement.certFile()));
@@ -289,7 +292,7 @@ class CertificateStoreTest {
     @Test
     void garbageKeepsTheOldOneInService() throws IOException {
         CertPair live = copyOf(localhost, "live");
-        store = CertificateStore.load(live, List.of());
+        store = load(live, List.of());
         store.start();
 
         Files.writeString(live.key(), "-----BEGIN PRIVATE KEY-----\nnot base64!\n", StandardCharsets.US_ASCII);
@@ -303,7 +306,7 @@ class CertificateStoreTest {
     void reloadForcesAReloadOfEveryPair() throws IOException {
         CertPair live = copyOf(localhost, "live");
         CertPair other = copyOf(exampleCom, "other");
-        store = CertificateStore.load(live, List.of(other));
+        store = load(live, List.of(other));
 
         assertThat(store.reload()).isEqualTo(new CertificateStore.ReloadSummary(0, 2, 0));
 
@@ -323,7 +326,7 @@ class CertificateStoreTest {
 
     @Test
     void closeStopsTheWatcherThread() {
-        store = CertificateStore.load(pair(localhost), List.of(pair(exampleCom)));
+        store = load(pair(localhost), List.of(pair(exampleCom)));
         store.start();
         Thread watcher = store.watcher();
 
@@ -370,5 +373,9 @@ class CertificateStoreTest {
             socket.startHandshake();
             return (X509Certificate) socket.getSession().getPeerCertificates()[0];
         }
+    }
+
+    private static CertificateStore load(CertPair defaultPair, List<CertPair> extra) {
+        return CertificateStore.load(defaultPair, extra, SIGNING);
     }
 }

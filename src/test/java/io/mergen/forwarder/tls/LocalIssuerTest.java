@@ -176,7 +176,8 @@ class LocalIssuerTest {
     void aTlsClientTrustingOnlyTheCaAcceptsTheLeafForItsNameOnly(CaType type) throws Exception {
         LocalIssuer issuer = LocalIssuer.load(type.certFile(), type.keyFile());
         for (SslProvider provider : List.of(ServerTls.provider(), SslProvider.JDK)) {
-            SslContext context = ServerTls.serverContext(issuer.issue("app1.localhost"), List.of(), provider);
+            SslContext context = ServerTls.serverContext(
+                    issuer.issue("app1.localhost"), List.of(), RsaSigning.boringSsl(), provider);
             Channel server = startEchoServer(context);
             try {
                 int port = ((InetSocketAddress) server.localAddress()).getPort();

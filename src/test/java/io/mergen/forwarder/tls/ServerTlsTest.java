@@ -3,6 +3,7 @@ package io.mergen.forwarder.tls;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.mergen.forwarder.config.RsaSigner;
 import io.mergen.forwarder.tls.TestCertificates.Issued;
 import io.mergen.forwarder.tls.TestCertificates.KeyFormat;
 import io.netty.bootstrap.ServerBootstrap;
@@ -42,12 +43,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class ServerTlsTest {
     private static final List<String> CLIENT_OFFER = List.of("h2", "http/1.1");
     private static final Map<KeyFormat, Issued> issued = new EnumMap<>(KeyFormat.class);
+    private static final RsaSigning OPENSSL_SIGNS = RsaSigning.of(RsaSigner.OPENSSL);
     private static EventLoopGroup group;
 
     @TempDir
@@ -75,19 +78,22 @@ class ServerTlsTest {
 
     static Stream<Arguments> handshakes() {
         Stream<Arguments> boringSsl = Stream.of(KeyFormat.values())
-                .flatMap(f -> Stream.of("TLSv1.2", "TLSv1.3").map(p -> Arguments.of(SslProvider.OPENSSL, f, p)));
+                .flatMap(f -> Stream.of("TLSv1.2", "TLSv1.3")
+                        .flatMap(p -> Stream.of(RsaSigner.BORINGSSL, RsaSigner.OPENSSL)
+                                .map(signer -> Arguments.of(SslProvider.OPENSSL, signer, f, p))));
         Stream<Arguments> jdk = Stream.of(KeyFormat.RSA_PKCS1, KeyFormat.EC_SEC1)
-                .flatMap(f -> Stream.of("TLSv1.2", "TLSv1.3").map(p -> Arguments.of(SslProvider.JDK, f, p)));
+                .flatMap(f -> Stream.of("TLSv1.2", "TLSv1.3")
+                        .map(p -> Arguments.of(SslProvider.JDK, RsaSigner.BORINGSSL, f, p)));
         return Stream.concat(boringSsl, jdk);
     }
 
-    @ParameterizedTest(name = "[{index}] {0} {1} {2}")
+    @ParameterizedTest(name = "[{index}] {0}, signer {1}, {2} {3}")
     @MethodSource("handshakes")
-    void completesAHandshakeWithoutAlpnByDefault(SslProvider provider, KeyFormat format, String protocol)
-            throws Exception {
+    void completesAHandshakeWithoutAlpnByDefault(SslProvider provider, RsaSigner signer, KeyFormat format,
+                                                 String protocol) throws Exception {
         Issued files = issued.get(format);
         SslContext context = ServerTls.serverContext(
-                KeyMaterial.load(files.certFile(), files.keyFile()), List.of(), provider);
+                KeyMaterial.load(files.certFile(), files.keyFile()), List.of(), signing(signer), provider);
 
         try (EchoServer server = EchoServer.start(context)) {
             Handshake handshake = connect(server, files, protocol, CLIENT_OFFER);
@@ -103,8 +109,8 @@ class ServerTlsTest {
     @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
     void selectsTheClientsPreferredOfferedProtocol(SslProvider provider) throws Exception {
         Issued files = issued.get(KeyFormat.EC_PKCS8);
-        SslContext context = ServerTls.serverContext(
-                KeyMaterial.load(files.certFile(), files.keyFile()), List.of("h2", "http/1.1"), provider);
+        SslContext context = ServerTls.serverContext(KeyMaterial.load(files.certFile(), files.keyFile()),
+                List.of("h2", "http/1.1"), RsaSigning.boringSsl(), provider);
 
         try (EchoServer server = EchoServer.start(context)) {
             Handshake handshake = connect(server, files, "TLSv1.3", CLIENT_OFFER);
@@ -128,7 +134,7 @@ class ServerTlsTest {
     void enablesOnlyTls13And12(SslProvider provider) {
         Issued files = issued.get(KeyFormat.RSA_PKCS8);
         SslContext context = ServerTls.serverContext(
-                KeyMaterial.load(files.certFile(), files.keyFile()), List.of(), provider);
+                KeyMaterial.load(files.certFile(), files.keyFile()), List.of(), OPENSSL_SIGNS, provider);
 
         SSLEngine engine = context.newEngine(ByteBufAllocator.DEFAULT);
 
@@ -143,15 +149,84 @@ class ServerTlsTest {
         Issued files = issued.get(KeyFormat.EC_PKCS8);
         KeyMaterial material = KeyMaterial.load(files.certFile(), files.keyFile());
 
-        assertThatThrownBy(() -> ServerTls.serverContext(material, List.of("h2", "")))
+        assertThatThrownBy(() -> ServerTls.serverContext(material, List.of("h2", ""), RsaSigning.boringSsl()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("alpnProtocols: [h2, ] (expected: names of 1 to 255 bytes, such as h2 or http/1.1)");
+    }
+
+    /**
+     * Every RSA scheme BoringSSL may ask libcrypto for: the client offers only that one for the RSA key, and verifies
+     * the signature (PKCS#1 v1.5 signs handshakes in TLS 1.2 only, RFC 8446 section 4.2.3).
+     */
+    @ParameterizedTest
+    @CsvSource({
+            "TLSv1.2, rsa_pkcs1_sha256", "TLSv1.2, rsa_pkcs1_sha384", "TLSv1.2, rsa_pkcs1_sha512",
+            "TLSv1.2, rsa_pss_rsae_sha256", "TLSv1.2, rsa_pss_rsae_sha512",
+            "TLSv1.3, rsa_pss_rsae_sha256", "TLSv1.3, rsa_pss_rsae_sha384", "TLSv1.3, rsa_pss_rsae_sha512",
+    })
+    void libcryptoMakesEachRsaSignature(String protocol, String scheme) throws Exception {
+        Issued files = issued.get(KeyFormat.RSA_PKCS1);
+        KeyMaterial material = KeyMaterial.load(files.certFile(), files.keyFile());
+        assertThat(OPENSSL_SIGNS.methodFor(material.key())).containsInstanceOf(LibcryptoRsaKey.class);
+        SslContext context = ServerTls.serverContext(material, List.of(), OPENSSL_SIGNS, SslProvider.OPENSSL);
+
+        try (EchoServer server = EchoServer.start(context)) {
+            assertThat(connect(server, files, protocol, List.of(), scheme).echo()).isEqualTo("ping");
+        }
+    }
+
+    /** TLS 1.2's RSA key exchange has the key decrypt the premaster secret: a wrong one fails the Finished check. */
+    @Test
+    void libcryptoDecryptsTheRsaKeyExchange() throws Exception {
+        Issued files = issued.get(KeyFormat.RSA_PKCS8);
+        SslContext context = ServerTls.serverContext(
+                KeyMaterial.load(files.certFile(), files.keyFile()), List.of(), OPENSSL_SIGNS, SslProvider.OPENSSL);
+
+        try (EchoServer server = EchoServer.start(context)) {
+            // The JDK's client no longer offers TLS_RSA_* suites; openssl's does when asked.
+            Process client = new ProcessBuilder("openssl", "s_client", "-connect", "127.0.0.1:" + server.port(),
+                    "-servername", "app1.localhost", "-tls1_2", "-cipher", "AES128-GCM-SHA256",
+                    "-CAfile", files.caFile().toString(), "-verify_return_error", "-brief")
+                    .redirectErrorStream(true).start();
+            client.getOutputStream().close();
+            String output = new String(client.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+
+            assertThat(client.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(client.exitValue()).as(output).isZero();
+            assertThat(output).contains("Ciphersuite: AES128-GCM-SHA256");
+            assertThat(server.alpn().get(10, TimeUnit.SECONDS)).as("server-side handshake").isEmpty();
+        }
+    }
+
+    @Test
+    void libcryptoSignsOnlyRsaKeysAndOnlyWhenChosen() {
+        KeyMaterial ec = load(KeyFormat.EC_PKCS8);
+        KeyMaterial rsa = load(KeyFormat.RSA_PKCS8);
+
+        assertThat(OPENSSL_SIGNS.methodFor(ec.key())).isEmpty();
+        assertThat(RsaSigning.of(RsaSigner.AUTO).methodFor(rsa.key())).containsInstanceOf(LibcryptoRsaKey.class);
+        assertThat(RsaSigning.boringSsl().methodFor(rsa.key())).isEmpty();
+        assertThat(RsaSigning.of(RsaSigner.BORINGSSL).methodFor(rsa.key())).isEmpty();
+    }
+
+    private static KeyMaterial load(KeyFormat format) {
+        Issued files = issued.get(format);
+        return KeyMaterial.load(files.certFile(), files.keyFile());
+    }
+
+    private static RsaSigning signing(RsaSigner signer) {
+        return signer == RsaSigner.OPENSSL ? OPENSSL_SIGNS : RsaSigning.of(signer);
     }
 
     private record Handshake(String protocol, String clientAlpn, String echo) {}
 
     private static Handshake connect(EchoServer server, Issued files, String protocol, List<String> offer)
             throws IOException {
+        return connect(server, files, protocol, offer, null);
+    }
+
+    private static Handshake connect(EchoServer server, Issued files, String protocol, List<String> offer,
+                                     String signatureScheme) throws IOException {
         var factory = TestCertificates.trustingClient(files.caFile()).getSocketFactory();
         try (SSLSocket socket = (SSLSocket) factory.createSocket("127.0.0.1", server.port())) {
             socket.setSoTimeout(10_000);
@@ -159,6 +234,10 @@ class ServerTlsTest {
             parameters.setProtocols(new String[] {protocol});
             parameters.setApplicationProtocols(offer.toArray(String[]::new));
             parameters.setServerNames(List.of(new SNIHostName("app1.localhost")));
+            if (signatureScheme != null) {
+                // The test CA's own ECDSA signature on the leaf must stay verifiable; an RSA key cannot use it.
+                parameters.setSignatureSchemes(new String[] {signatureScheme, "ecdsa_secp256r1_sha256"});
+            }
             socket.setSSLParameters(parameters);
             socket.startHandshake();
             socket.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));

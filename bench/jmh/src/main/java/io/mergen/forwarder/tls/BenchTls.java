@@ -2,6 +2,8 @@ package io.mergen.forwarder.tls;
 
 import static io.mergen.forwarder.Bench.run;
 
+import io.mergen.forwarder.config.RsaSigner;
+
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
@@ -38,12 +40,12 @@ public final class BenchTls {
 
     /** The server context the forwarder would build (no ALPN), with the TLS library it would pick. */
     public static SslContext serverContext(KeyMaterial material) {
-        return ServerTls.serverContext(material, List.of());
+        return ServerTls.serverContext(material, List.of(), RsaSigning.of(RsaSigner.AUTO));
     }
 
     /** The same with a chosen provider, e.g. OPENSSL_REFCNT to compare with the forwarder's OPENSSL. */
     public static SslContext serverContext(KeyMaterial material, SslProvider provider) {
-        return ServerTls.serverContext(material, List.of(), provider);
+        return ServerTls.serverContext(material, List.of(), RsaSigning.of(RsaSigner.AUTO), provider);
     }
 
     /**

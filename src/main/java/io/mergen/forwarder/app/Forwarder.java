@@ -172,7 +172,7 @@ public final class Forwarder implements AutoCloseable {
         ListenerProtocol protocol = ListenerProtocol.of(spec);
         List<String> alpn = protocol.alpn(spec);
         TlsSelector listenerTls = protocol == ListenerProtocol.RAW ? null
-                : (serverName, routed) -> tls.orElseThrow().select(serverName, routed, alpn);
+                : (serverName, routed, alloc) -> tls.orElseThrow().newHandler(serverName, routed, alpn, alloc);
         ListenerContext context = new ListenerContext(spec, config.domain().domain(), resolver, dialer, listenerTls,
                 config.dialTimeout(), config.handshakeTimeout(), config.idleTimeout(), cancelKeys, limits, metrics);
         ServerBootstrap bootstrap = new ServerBootstrap()

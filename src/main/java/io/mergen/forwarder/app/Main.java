@@ -10,10 +10,10 @@ import io.mergen.forwarder.protocol.ListenerProtocol;
 import io.mergen.forwarder.resolver.VmResolver;
 import io.mergen.forwarder.config.CertPair;
 import io.mergen.forwarder.tls.CertificateStore;
-import io.mergen.forwarder.tls.RsaSigning;
 import io.mergen.forwarder.tls.KeyMaterial;
 import io.mergen.forwarder.tls.LocalIssuer;
 import io.mergen.forwarder.tls.ServerTls;
+import io.mergen.forwarder.tls.TlsOptions;
 import io.mergen.forwarder.tls.WildcardCoverage;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -120,9 +120,9 @@ public final class Main {
 
     /** Loads every certificate now, so a bad one is a configuration error, and builds each listener's contexts. */
     private static TlsContexts loadTls(ForwarderConfig config, Logger log) {
-        RsaSigning signing = RsaSigning.of(config.rsaSigner());
+        TlsOptions options = TlsOptions.of(config);
         CertificateStore store = CertificateStore.load(new CertPair(config.tlsCertFile(), config.tlsKeyFile()),
-                config.tlsCerts(), signing);
+                config.tlsCerts(), options);
         for (ListenerSpec spec : config.listeners()) {
             ListenerProtocol protocol = ListenerProtocol.of(spec);
             if (protocol != ListenerProtocol.RAW) {
@@ -138,6 +138,6 @@ public final class Main {
         Optional<LocalIssuer> issuer = config.localCa().map(ca -> LocalIssuer.load(ca.cert(), ca.key()));
         issuer.ifPresent(ca -> log.info("issuing a certificate per routed name from the local CA {}",
                 ca.caCertificate().getSubjectX500Principal().getName()));
-        return new TlsContexts(store, issuer, signing);
+        return new TlsContexts(store, issuer, options);
     }
 }

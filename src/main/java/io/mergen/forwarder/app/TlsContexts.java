@@ -3,9 +3,11 @@ package io.mergen.forwarder.app;
 import io.mergen.forwarder.tls.CertificateStore;
 import io.mergen.forwarder.tls.KeyMaterial;
 import io.mergen.forwarder.tls.LocalIssuer;
-import io.mergen.forwarder.tls.RsaSigning;
+import io.mergen.forwarder.tls.TlsOptions;
 import io.mergen.forwarder.tls.ServerTls;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 
 import java.util.List;
 import java.util.Locale;
@@ -25,13 +27,13 @@ final class TlsContexts implements AutoCloseable {
 
     private final CertificateStore store;
     private final Optional<LocalIssuer> issuer;
-    private final RsaSigning signing;
+    private final TlsOptions options;
     private final ConcurrentHashMap<NameAndAlpn, Issued> issued = new ConcurrentHashMap<>();
 
-    TlsContexts(CertificateStore store, Optional<LocalIssuer> issuer, RsaSigning signing) {
+    TlsContexts(CertificateStore store, Optional<LocalIssuer> issuer, TlsOptions options) {
         this.store = store;
         this.issuer = issuer;
-        this.signing = signing;
+        this.options = options;
     }
 
     CertificateStore store() {
@@ -42,7 +44,11 @@ final class TlsContexts implements AutoCloseable {
      * The context for one handshake. Issuing a leaf costs 1-2 ms of CPU once per name and day, on the event loop
      * that meets the name first; every later handshake finds it cached.
      */
-    SslContext select(String serverName, boolean routed, List<String> alpn) {
+    SslHandler newHandler(String serverName, boolean routed, List<String> alpn, ByteBufAllocator alloc) {
+        return ServerTls.newHandler(select(serverName, routed, alpn), alloc, options);
+    }
+
+    private SslContext select(String serverName, boolean routed, List<String> alpn) {
         if (issuer.isPresent() && routed && serverName != null) {
             // The router accepted the name, so it is one label under the domain, maybe with a trailing dot.
             String name = serverName.toLowerCase(Locale.ROOT);
@@ -55,7 +61,7 @@ final class TlsContexts implements AutoCloseable {
                 if (old != null) {
                     ServerTls.retire(old.context());
                 }
-                return new Issued(current, ServerTls.serverContext(current, alpn, signing));
+                return new Issued(current, ServerTls.serverContext(current, alpn, options));
             }).context();
         }
         return store.context(serverName, alpn);

@@ -30,6 +30,9 @@ enum EnvVar {
     FWD_TLS_RSA_SIGNER("auto",
             "who makes the handshake signatures of RSA certificates: openssl (the system's libcrypto.so.3, half the"
                     + " CPU of BoringSSL's on CPUs with AVX-512 IFMA), boringssl, or auto = openssl when it loads"),
+    FWD_TLS_SESSION_RESUMPTION("on",
+            "on or off: a returning client may resume its TLS session (tickets, and TLS 1.2 session IDs) without the"
+                    + " certificate and its signature; the ticket keys are made and rotated in memory"),
     FWD_DIAL_TIMEOUT_SECONDS("5",
             "seconds to connect to the guest service (> 0)"),
     FWD_RESOLVER_CACHE_TTL_SECONDS("5",

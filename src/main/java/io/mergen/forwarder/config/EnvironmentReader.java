@@ -163,4 +163,13 @@ final class EnvironmentReader {
                     + " warning or error)");
         };
     }
+
+    /** Parses {@code on} or {@code off}, ignoring case. */
+    static boolean onOff(String value) {
+        return switch (value.toLowerCase(Locale.ROOT)) {
+            case "on" -> true;
+            case "off" -> false;
+            default -> throw new IllegalArgumentException("unknown value (expected: on or off)");
+        };
+    }
 }

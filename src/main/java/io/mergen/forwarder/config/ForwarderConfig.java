@@ -29,6 +29,7 @@ import java.util.TreeSet;
  * @param tlsCerts          further certificate and key files, in the order given, without duplicates
  * @param localCa           the local CA issuing a leaf per routed name; empty when off
  * @param rsaSigner         the library that signs handshakes with RSA keys
+ * @param sessionResumption whether clients may resume TLS sessions
  * @param dialTimeout       the time to connect to the guest, positive
  * @param resolverCacheTtl  the upper bound of the periodic metadata rescan, zero or positive
  * @param shutdownTimeout   the time open connections get to finish on shutdown, zero or positive
@@ -43,7 +44,7 @@ public record ForwarderConfig(
         List<ListenerSpec> listeners, Set<Integer> allowedGuestPorts, DomainRule domain,
         Path configRoot, List<Path> netnsRoots, Path tlsCertFile, Path tlsKeyFile,
         List<CertPair> tlsCerts,
-        Optional<CertPair> localCa, RsaSigner rsaSigner,
+        Optional<CertPair> localCa, RsaSigner rsaSigner, boolean sessionResumption,
         Duration dialTimeout, Duration resolverCacheTtl, Duration shutdownTimeout,
         Duration handshakeTimeout, Duration idleTimeout, Limits limits, Optional<InetSocketAddress> adminAddress,
         String logLevel, LogFormat logFormat) {
@@ -109,6 +110,7 @@ public record ForwarderConfig(
                 reader.read(EnvVar.FWD_TLS_CERTS, EnvironmentReader::certPairs),
                 reader.localCa(),
                 reader.read(EnvVar.FWD_TLS_RSA_SIGNER, RsaSigner::parse),
+                reader.read(EnvVar.FWD_TLS_SESSION_RESUMPTION, EnvironmentReader::onOff),
                 reader.read(EnvVar.FWD_DIAL_TIMEOUT_SECONDS, EnvironmentReader.seconds(1)),
                 reader.read(EnvVar.FWD_RESOLVER_CACHE_TTL_SECONDS, EnvironmentReader.seconds(0)),
                 reader.read(EnvVar.FWD_SHUTDOWN_TIMEOUT_SECONDS, EnvironmentReader.seconds(0)),

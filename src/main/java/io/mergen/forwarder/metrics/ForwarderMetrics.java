@@ -56,6 +56,7 @@ public final class ForwarderMetrics {
 
     private final ConcurrentHashMap<String, ListenerMeters> listeners = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, VmMeters> vms = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Counter> handshakes = new ConcurrentHashMap<>();
 
     public void accepted(String listener) {
         ListenerMeters meters = listener(listener);
@@ -104,6 +105,12 @@ public final class ForwarderMetrics {
                 active("vm_connections_active", "Connections being relayed to a VM now", "vm", v),
                 counter("vm_bytes", "Bytes relayed, per VM and direction", "vm", v, "direction", "from_client"),
                 counter("vm_bytes", "Bytes relayed, per VM and direction", "vm", v, "direction", "to_client")));
+    }
+
+    /** A completed TLS handshake: {@code full}, {@code resumed} (from a session ticket) or {@code unknown}. */
+    public void handshakeCompleted(String kind) {
+        handshakes.computeIfAbsent(kind, k -> counter("handshakes",
+                "TLS handshakes completed, full or resumed from a session ticket", "kind", k)).increment();
     }
 
     /** A client that did not complete its TLS opening: timeout, failed, not_tls, too_many_handshakes. */

@@ -9,6 +9,7 @@ import io.mergen.forwarder.protocol.OpeningRefused;
 import io.mergen.forwarder.protocol.ProxyHeader;
 import io.mergen.forwarder.resolver.Route;
 import io.mergen.forwarder.resolver.VmRoute;
+import io.mergen.forwarder.tls.HandshakeKind;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -16,6 +17,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.ssl.SniCompletionEvent;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.ReferenceCountUtil;
@@ -98,6 +100,10 @@ final class BackendConnector extends ChannelInboundHandlerAdapter {
 
     private void routeAfterHandshake(ChannelHandlerContext ctx) {
         handshake.release();
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        if (tls != null) {
+            listener.metrics().handshakeCompleted(HandshakeKind.of(tls.engine()).label());
+        }
         if (ConnectionFacts.of(ctx.channel()).isOverloaded()) {
             fail(ctx, RouteFailure.overloaded());
             return;

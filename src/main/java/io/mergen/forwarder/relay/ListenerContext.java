@@ -15,7 +15,7 @@ import static java.util.Objects.requireNonNull;
  * Everything the pipeline of one listener needs, shared by all of its connections.
  *
  * @param domain the domain served, {@code <prefix.>suffix}, for error messages
- * @param tls picks the server TLS context per handshake, so a reloaded certificate applies to new handshakes
+ * @param tls makes the server TLS handler per handshake, so a reloaded certificate applies to new handshakes
  *            (null for raw listeners)
  * @param cancelKeys Postgres cancel keys of all connections, shared by every Postgres listener
  * @param limits the connection limits, shared by every listener

@@ -79,7 +79,7 @@ final class ServerNameRouter extends AbstractSniHandler<Route> {
                 return;
             }
         }
-        SslHandler tls = listener.tls().select(hostname, route instanceof Route.Found).newHandler(ctx.alloc());
+        SslHandler tls = listener.tls().newHandler(hostname, route instanceof Route.Found, ctx.alloc());
         tls.setHandshakeTimeoutMillis(listener.handshakeTimeout().toMillis());
         // Replacing hands the ClientHello bytes we buffered to the SslHandler, as Netty's SniHandler does.
         ctx.pipeline().replace(this, "tls", tls);

@@ -1,13 +1,15 @@
 package io.mergen.forwarder.relay;
 
-import io.netty.handler.ssl.SslContext;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.ssl.SslHandler;
 
-/** Picks the server TLS context for one handshake of a listener, by the name the client asked for. */
+/** Makes the server TLS handler for one handshake of a listener, by the name the client asked for. */
 @FunctionalInterface
 public interface TlsSelector {
     /**
      * @param serverName the SNI name, or null
      * @param routed     whether that name routes to a VM (only those get an on-demand certificate)
+     * @param alloc      the connection's allocator
      */
-    SslContext select(String serverName, boolean routed);
+    SslHandler newHandler(String serverName, boolean routed, ByteBufAllocator alloc);
 }

@@ -51,7 +51,7 @@ public final class CertificateStore implements AutoCloseable {
 
     /** Index 0 is the default pair, the rest follow {@code FWD_TLS_CERTS} order. */
     private final List<CertPair> pairs;
-    private final RsaSigning signing;
+    private final TlsOptions options;
     /** ALPN lists to build contexts for as soon as a pair is (re)loaded, so handshakes find them built. */
     private final Set<List<String>> alpnLists = ConcurrentHashMap.newKeySet();
     private final Object reloadLock = new Object();
@@ -62,9 +62,9 @@ public final class CertificateStore implements AutoCloseable {
     private WatchService watchService;
     private Thread watcher;
 
-    private CertificateStore(List<CertPair> pairs, List<Served> served, RsaSigning signing) {
+    private CertificateStore(List<CertPair> pairs, List<Served> served, TlsOptions options) {
         this.pairs = pairs;
-        this.signing = signing;
+        this.options = options;
         this.snapshot = Snapshot.of(served);
     }
 
@@ -80,19 +80,19 @@ public final class CertificateStore implements AutoCloseable {
      * Loads the default pair and the extra ones. A pair that cannot be used is a {@link ConfigException}: the
      * default names {@code FWD_TLS_CERT_FILE} or {@code FWD_TLS_KEY_FILE}, an extra one {@code FWD_TLS_CERTS}.
      */
-    public static CertificateStore load(CertPair defaultPair, List<CertPair> extra, RsaSigning signing) {
+    public static CertificateStore load(CertPair defaultPair, List<CertPair> extra, TlsOptions options) {
         requireNonNull(defaultPair, "defaultPair");
         requireNonNull(extra, "extra");
-        requireNonNull(signing, "signing");
+        requireNonNull(options, "options");
         List<CertPair> pairs = new ArrayList<>();
         pairs.add(defaultPair);
         pairs.addAll(extra);
         List<Served> served = new ArrayList<>();
-        served.add(new Served(defaultPair, KeyMaterial.load(defaultPair.cert(), defaultPair.key()), signing));
+        served.add(new Served(defaultPair, KeyMaterial.load(defaultPair.cert(), defaultPair.key()), options));
         for (CertPair pair : extra) {
-            served.add(new Served(pair, loadExtra(pair), signing));
+            served.add(new Served(pair, loadExtra(pair), options));
         }
-        return new CertificateStore(List.copyOf(pairs), served, signing);
+        return new CertificateStore(List.copyOf(pairs), served, options);
     }
 
     /** KeyMaterial names the default pair's variables; an extra pair's error must name the variable that lists it. */
@@ -324,7 +324,7 @@ public final class CertificateStore implements AutoCloseable {
                 if (sameMaterial(current.material, material)) {
                     return Outcome.UNCHANGED;
                 }
-                next = new Served(pair, material, signing);
+                next = new Served(pair, material, options);
                 for (List<String> alpn : alpnLists) {
                     next.context(alpn);
                 }
@@ -361,13 +361,13 @@ public final class CertificateStore implements AutoCloseable {
     private static final class Served {
         final CertPair pair;
         final KeyMaterial material;
-        final RsaSigning signing;
+        final TlsOptions options;
         final AtomicReference<Map<List<String>, SslContext>> contexts = new AtomicReference<>(Map.of());
 
-        Served(CertPair pair, KeyMaterial material, RsaSigning signing) {
+        Served(CertPair pair, KeyMaterial material, TlsOptions options) {
             this.pair = pair;
             this.material = material;
-            this.signing = signing;
+            this.options = options;
         }
 
         /** Two threads missing at once both build; one context wins and the other is dropped, unused. */
@@ -384,7 +384,7 @@ public final class CertificateStore implements AutoCloseable {
                     return existing;
                 }
                 if (built == null) {
-                    built = ServerTls.serverContext(material, alpn, signing);
+                    built = ServerTls.serverContext(material, alpn, options);
                 }
                 Map<List<String>, SslContext> next = new HashMap<>(current);
                 next.put(alpn, built);

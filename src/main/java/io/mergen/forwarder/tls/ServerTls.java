@@ -2,6 +2,7 @@ package io.mergen.forwarder.tls;
 
 import static java.util.Objects.requireNonNull;
 
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolConfig.Protocol;
 import io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior;
@@ -9,11 +10,16 @@ import io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslContextOption;
 import io.netty.handler.ssl.OpenSslPrivateKeyMethod;
+import io.netty.handler.ssl.OpenSslSessionContext;
 import io.netty.handler.ssl.OpenSslX509KeyManagerFactory;
+import io.netty.handler.ssl.ReferenceCountedOpenSslContext;
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.TrustManagerFactoryWrapper;
+import io.netty.internal.tcnative.SSL;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.ReferenceCounted;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -52,15 +58,15 @@ public final class ServerTls {
     /**
      * A server context presenting {@code material}. ALPN is offered only when {@code alpnProtocols} is non-empty, in
      * preference order: the forwarder relays bytes, so advertising h2 to a client whose guest speaks only HTTP/1.1
-     * would break the connection after the handshake. {@code signing} decides who signs with an RSA key.
+     * would break the connection after the handshake.
      */
-    public static SslContext serverContext(KeyMaterial material, List<String> alpnProtocols, RsaSigning signing) {
-        return serverContext(material, alpnProtocols, signing, provider());
+    public static SslContext serverContext(KeyMaterial material, List<String> alpnProtocols, TlsOptions options) {
+        return serverContext(material, alpnProtocols, options, provider());
     }
 
-    static SslContext serverContext(KeyMaterial material, List<String> alpnProtocols, RsaSigning signing,
+    static SslContext serverContext(KeyMaterial material, List<String> alpnProtocols, TlsOptions options,
                                     SslProvider provider) {
-        requireNonNull(signing, "signing");
+        requireNonNull(options, "options");
         requireNonNull(material, "material");
         requireNonNull(provider, "provider");
         List<String> alpn = List.copyOf(requireNonNull(alpnProtocols, "alpnProtocols"));
@@ -74,7 +80,7 @@ public final class ServerTls {
         }
         X509Certificate[] chain = material.chain().toArray(X509Certificate[]::new);
         Optional<OpenSslPrivateKeyMethod> signer = provider == SslProvider.JDK
-                ? Optional.empty() : signing.methodFor(material.key());
+                ? Optional.empty() : options.rsaSigning().methodFor(material.key());
         // With a key method, BoringSSL gets the chain alone: tcnative routes the signatures of an SSL to the method
         // only when that SSL has no private key of its own.
         SslContextBuilder builder = signer.isPresent()
@@ -92,12 +98,45 @@ public final class ServerTls {
             builder.applicationProtocolConfig(new ApplicationProtocolConfig(Protocol.ALPN,
                     SelectorFailureBehavior.NO_ADVERTISE, SelectedListenerFailureBehavior.ACCEPT, alpn));
         }
+        SslContext context;
         try {
-            return builder.build();
+            context = builder.build();
         } catch (SSLException e) {
             throw new IllegalStateException("cannot build the TLS server context (" + provider + ", "
                     + material + "): " + e.getMessage(), e);
         }
+        if (context instanceof ReferenceCountedOpenSslContext openSsl) {
+            configureResumption(openSsl, options.sessionResumption());
+        }
+        return context;
+    }
+
+    /**
+     * Netty's defaults are TLS 1.3 tickets (BoringSSL resumes TLS 1.3 from tickets only) and TLS 1.2 session IDs, no
+     * TLS 1.2 tickets. On, tickets serve both versions, as nginx and HAProxy do by default: with no keys given,
+     * BoringSSL makes the keys and rotates them itself, in memory only. A returning client (a browser, a connection
+     * pool, wrk) then skips the certificate and its signature, the costly half of a handshake; TLS 1.3 resumption
+     * still runs an ECDHE exchange (BoringSSL offers psk_dhe_ke only). Off, every handshake is a full one.
+     */
+    private static void configureResumption(ReferenceCountedOpenSslContext context, boolean on) {
+        OpenSslSessionContext sessions = context.sessionContext();
+        if (on) {
+            sessions.setTicketKeys();
+        } else {
+            sessions.setSessionCacheEnabled(false);
+        }
+    }
+
+    /**
+     * The handler for one handshake with {@code context}. Netty turns TLS 1.3 tickets on for each new engine
+     * whatever its context says, so resumption off is applied here.
+     */
+    public static SslHandler newHandler(SslContext context, ByteBufAllocator alloc, TlsOptions options) {
+        SslHandler handler = context.newHandler(alloc);
+        if (!options.sessionResumption() && handler.engine() instanceof ReferenceCountedOpenSslEngine engine) {
+            SSL.setOptions(engine.sslPointer(), SSL.SSL_OP_NO_TICKET);
+        }
+        return handler;
     }
 
     /** The chain without its key, for a context whose signatures a private key method makes. */

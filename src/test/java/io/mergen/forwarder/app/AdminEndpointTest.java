@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -140,6 +141,27 @@ class AdminEndpointTest {
         });
     }
 
+    /** The second connection of a client that kept its ticket resumes, and the counters tell the two apart. */
+    @Test
+    void handshakesAreCountedFullOrResumed() throws Exception {
+        String before = get("/metrics").body();
+        SSLSocketFactory oneClient = TestCertificates.trustingClient(certs.caFile()).getSocketFactory();
+
+        for (int i = 0; i < 2; i++) {
+            try (SSLSocket socket = tls(oneClient, "app9.localhost")) {
+                socket.getInputStream().readAllBytes(); // the tickets come before the refusal and its close
+            }
+        }
+
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+            String after = get("/metrics").body();
+            assertThat(sample(after, "mergen_handshakes_total", "kind=\"full\""))
+                    .isEqualTo(sample(before, "mergen_handshakes_total", "kind=\"full\"") + 1);
+            assertThat(sample(after, "mergen_handshakes_total", "kind=\"resumed\""))
+                    .isEqualTo(sample(before, "mergen_handshakes_total", "kind=\"resumed\"") + 1);
+        });
+    }
+
     @Test
     void connectionsListsOpenOnesAndFiltersByVm() throws Exception {
         CompletableFuture<Socket> accepted = CompletableFuture.supplyAsync(() -> {
@@ -201,8 +223,11 @@ class AdminEndpointTest {
     }
 
     private SSLSocket tls(String serverName) throws IOException {
-        SSLSocket socket = (SSLSocket) TestCertificates.trustingClient(certs.caFile()).getSocketFactory()
-                .createSocket("127.0.0.1", httpsPort);
+        return tls(TestCertificates.trustingClient(certs.caFile()).getSocketFactory(), serverName);
+    }
+
+    private SSLSocket tls(SSLSocketFactory client, String serverName) throws IOException {
+        SSLSocket socket = (SSLSocket) client.createSocket("127.0.0.1", httpsPort);
         SSLParameters parameters = socket.getSSLParameters();
         parameters.setServerNames(List.of(new SNIHostName(serverName)));
         socket.setSSLParameters(parameters);

@@ -124,6 +124,7 @@ class ForwarderConfigFuzzTest {
             case FWD_LOG_LEVEL -> List.of("info", "WARNING");
             case FWD_LOG_FORMAT -> List.of("console", "JSON");
             case FWD_TLS_RSA_SIGNER -> List.of("auto", "OpenSSL", "boringssl");
+            case FWD_TLS_SESSION_RESUMPTION -> List.of("on", "Off");
         };
     }
 
@@ -169,6 +170,7 @@ class ForwarderConfigFuzzTest {
             case FWD_LOG_LEVEL -> Arbitraries.of("trace", "DEBUG", "Info", "warn", "WARNING", "error", "fatal",
                     "off", "\u0130NFO", "inf\u0131", "debug\n");
             case FWD_LOG_FORMAT -> Arbitraries.of("console", "JSON", "Json", "text", "js\u00f6n", "json\r\n");
+            case FWD_TLS_SESSION_RESUMPTION -> Arbitraries.of("on", "off", "ON", "true", "0", "o n", "off\n");
             case FWD_TLS_RSA_SIGNER -> Arbitraries.of("auto", "openssl", "BoringSSL", "libcrypto", "open ssl",
                     "\u0130", "auto\n");
         };

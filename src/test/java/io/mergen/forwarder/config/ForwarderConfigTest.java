@@ -28,7 +28,8 @@ class ForwarderConfigTest {
     private static final List<String> VARIABLES = List.of(
             "FWD_LISTENERS", "FWD_ALLOWED_GUEST_PORTS", "FWD_DOMAIN_PREFIX", "FWD_DOMAIN_SUFFIX",
             "FWD_CONFIG_ROOT", "FWD_NETNS_ROOT", "FWD_TLS_CERT_FILE", "FWD_TLS_KEY_FILE",
-            "FWD_TLS_CERTS", "FWD_TLS_CA_CERT_FILE", "FWD_TLS_CA_KEY_FILE", "FWD_TLS_RSA_SIGNER", "FWD_DIAL_TIMEOUT_SECONDS", "FWD_RESOLVER_CACHE_TTL_SECONDS",
+            "FWD_TLS_CERTS", "FWD_TLS_CA_CERT_FILE", "FWD_TLS_CA_KEY_FILE", "FWD_TLS_RSA_SIGNER", "FWD_TLS_SESSION_RESUMPTION",
+            "FWD_DIAL_TIMEOUT_SECONDS", "FWD_RESOLVER_CACHE_TTL_SECONDS",
             "FWD_SHUTDOWN_TIMEOUT_SECONDS",
             "FWD_HANDSHAKE_TIMEOUT_SECONDS", "FWD_IDLE_TIMEOUT_SECONDS", "FWD_MAX_CONNECTIONS",
             "FWD_MAX_CONNECTIONS_PER_VM", "FWD_MAX_HANDSHAKES_PER_CLIENT", "FWD_CONNECTION_BUFFER_BYTES",
@@ -54,6 +55,7 @@ class ForwarderConfigTest {
             List.of(),
             Optional.empty(),
             RsaSigner.AUTO,
+            true,
             Duration.ofSeconds(5),
             Duration.ofSeconds(5),
             Duration.ofSeconds(15),
@@ -111,6 +113,7 @@ class ForwarderConfigTest {
                 Map.entry("FWD_TLS_CA_CERT_FILE", "/srv/ca/ca.crt"),
                 Map.entry("FWD_TLS_CA_KEY_FILE", "/srv/ca/ca.key"),
                 Map.entry("FWD_TLS_RSA_SIGNER", "BoringSSL"),
+                Map.entry("FWD_TLS_SESSION_RESUMPTION", "OFF"),
                 Map.entry("FWD_DIAL_TIMEOUT_SECONDS", "2"),
                 Map.entry("FWD_RESOLVER_CACHE_TTL_SECONDS", "0"),
                 Map.entry("FWD_SHUTDOWN_TIMEOUT_SECONDS", "0"),
@@ -150,6 +153,7 @@ class ForwarderConfigTest {
         assertThat(config.logLevel()).isEqualTo("warn");
         assertThat(config.logFormat()).isEqualTo(LogFormat.JSON);
         assertThat(config.rsaSigner()).isEqualTo(RsaSigner.BORINGSSL);
+        assertThat(config.sessionResumption()).isFalse();
     }
 
     @Test
@@ -273,7 +277,8 @@ class ForwarderConfigTest {
                 bad("FWD_LOG_FORMAT", "xml",
                         "unknown log format \"xml\" (expected: console or json)"),
                 bad("FWD_TLS_RSA_SIGNER", "libcrypto",
-                        "unknown RSA signer \"libcrypto\" (expected: auto, openssl or boringssl)")));
+                        "unknown RSA signer \"libcrypto\" (expected: auto, openssl or boringssl)"),
+                bad("FWD_TLS_SESSION_RESUMPTION", "yes", "unknown value (expected: on or off)")));
         for (String variable : List.of("FWD_DIAL_TIMEOUT_SECONDS", "FWD_HANDSHAKE_TIMEOUT_SECONDS",
                 "FWD_IDLE_TIMEOUT_SECONDS")) {
             rows.addAll(badSeconds(variable, "1"));
@@ -354,6 +359,7 @@ class ForwarderConfigTest {
                 "FWD_TLS_KEY_FILE  default: /etc/mergen/certs/wildcard.<domain>.key",
                 "FWD_TLS_CERTS  default: (empty)",
                 "FWD_TLS_RSA_SIGNER  default: auto",
+                "FWD_TLS_SESSION_RESUMPTION  default: on",
                 "FWD_DIAL_TIMEOUT_SECONDS  default: 5",
                 "FWD_RESOLVER_CACHE_TTL_SECONDS  default: 5",
                 "FWD_SHUTDOWN_TIMEOUT_SECONDS  default: 15",
@@ -369,7 +375,8 @@ class ForwarderConfigTest {
         List<ListenerSpec> listeners = new ArrayList<>(DEFAULTS.listeners());
         ForwarderConfig config = new ForwarderConfig(listeners, DEFAULTS.allowedGuestPorts(), DEFAULTS.domain(),
                 DEFAULTS.configRoot(), DEFAULTS.netnsRoots(), DEFAULTS.tlsCertFile(), DEFAULTS.tlsKeyFile(),
-                DEFAULTS.tlsCerts(), DEFAULTS.localCa(), DEFAULTS.rsaSigner(), DEFAULTS.dialTimeout(), DEFAULTS.resolverCacheTtl(), DEFAULTS.shutdownTimeout(),
+                DEFAULTS.tlsCerts(), DEFAULTS.localCa(), DEFAULTS.rsaSigner(),
+                DEFAULTS.sessionResumption(), DEFAULTS.dialTimeout(), DEFAULTS.resolverCacheTtl(), DEFAULTS.shutdownTimeout(),
                 DEFAULTS.handshakeTimeout(), DEFAULTS.idleTimeout(), DEFAULTS.limits(), DEFAULTS.adminAddress(),
                 DEFAULTS.logLevel(), DEFAULTS.logFormat());
         listeners.clear();

@@ -9,7 +9,6 @@ import io.mergen.forwarder.TrackingAllocator;
 import io.mergen.forwarder.config.DomainRule;
 import io.mergen.forwarder.config.Limits;
 import io.mergen.forwarder.config.ListenerSpec;
-import io.mergen.forwarder.config.RsaSigner;
 import io.mergen.forwarder.metrics.ForwarderMetrics;
 import io.mergen.forwarder.netns.DialException;
 import io.mergen.forwarder.netns.NamespaceDialer;
@@ -19,9 +18,9 @@ import io.mergen.forwarder.protocol.PostgresOpening;
 import io.mergen.forwarder.resolver.Route;
 import io.mergen.forwarder.resolver.VmResolver;
 import io.mergen.forwarder.tls.KeyMaterial;
-import io.mergen.forwarder.tls.RsaSigning;
 import io.mergen.forwarder.tls.ServerTls;
 import io.mergen.forwarder.tls.TestCertificates;
+import io.mergen.forwarder.tls.TlsOptions;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
@@ -103,8 +102,8 @@ final class SniPipeline implements AutoCloseable {
                 loop.newFailedFuture(new DialException("the fuzz test dials nothing"));
         for (Listener listener : Listener.values()) {
             SslContext tls = ServerTls.serverContext(material, ListenerProtocol.of(listener.spec).alpn(listener.spec),
-                    RsaSigning.of(RsaSigner.AUTO));
-            contexts.put(listener, new ListenerContext(listener.spec, "localhost", resolver, noDialing, (name, routed) -> tls,
+                    TlsOptions.defaults());
+            contexts.put(listener, new ListenerContext(listener.spec, "localhost", resolver, noDialing, (name, routed, alloc) -> tls.newHandler(alloc),
                     Duration.ofSeconds(1), HANDSHAKE_TIMEOUT, Duration.ofSeconds(60), new CancelKeys(),
                     new ConnectionLimits(new Limits(0, 0, 0, 65536)), new ForwarderMetrics()));
         }

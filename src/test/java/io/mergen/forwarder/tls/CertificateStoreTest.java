@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.mergen.forwarder.config.CertPair;
 import io.mergen.forwarder.config.ConfigException;
-import io.mergen.forwarder.config.RsaSigner;
 import io.mergen.forwarder.tls.TestCertificates.Issued;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
@@ -45,8 +44,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class CertificateStoreTest {
-    /** The production default (these tests' certificates are EC, which BoringSSL signs with in any case). */
-    private static final RsaSigning SIGNING = RsaSigning.of(RsaSigner.AUTO);
     /** The brief asks for a rotation to be seen within a second; the extra second absorbs a loaded test machine. */
     private static final Duration ROTATION = Duration.ofSeconds(2);
 
@@ -376,6 +373,6 @@ class CertificateStoreTest {
     }
 
     private static CertificateStore load(CertPair defaultPair, List<CertPair> extra) {
-        return CertificateStore.load(defaultPair, extra, SIGNING);
+        return CertificateStore.load(defaultPair, extra, TlsOptions.defaults());
     }
 }

@@ -177,7 +177,7 @@ class LocalIssuerTest {
         LocalIssuer issuer = LocalIssuer.load(type.certFile(), type.keyFile());
         for (SslProvider provider : List.of(ServerTls.provider(), SslProvider.JDK)) {
             SslContext context = ServerTls.serverContext(
-                    issuer.issue("app1.localhost"), List.of(), RsaSigning.boringSsl(), provider);
+                    issuer.issue("app1.localhost"), List.of(), TlsOptions.defaults(), provider);
             Channel server = startEchoServer(context);
             try {
                 int port = ((InetSocketAddress) server.localAddress()).getPort();

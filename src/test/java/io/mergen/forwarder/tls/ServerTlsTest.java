@@ -2,6 +2,7 @@ package io.mergen.forwarder.tls;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.mergen.forwarder.config.RsaSigner;
 import io.mergen.forwarder.tls.TestCertificates.Issued;
@@ -23,9 +24,12 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -51,6 +55,7 @@ class ServerTlsTest {
     private static final List<String> CLIENT_OFFER = List.of("h2", "http/1.1");
     private static final Map<KeyFormat, Issued> issued = new EnumMap<>(KeyFormat.class);
     private static final RsaSigning OPENSSL_SIGNS = RsaSigning.of(RsaSigner.OPENSSL);
+    private static final TlsOptions OPENSSL_OPTIONS = new TlsOptions(OPENSSL_SIGNS, true);
     private static EventLoopGroup group;
 
     @TempDir
@@ -93,7 +98,7 @@ class ServerTlsTest {
                                                  String protocol) throws Exception {
         Issued files = issued.get(format);
         SslContext context = ServerTls.serverContext(
-                KeyMaterial.load(files.certFile(), files.keyFile()), List.of(), signing(signer), provider);
+                KeyMaterial.load(files.certFile(), files.keyFile()), List.of(), new TlsOptions(signing(signer), true), provider);
 
         try (EchoServer server = EchoServer.start(context)) {
             Handshake handshake = connect(server, files, protocol, CLIENT_OFFER);
@@ -110,7 +115,7 @@ class ServerTlsTest {
     void selectsTheClientsPreferredOfferedProtocol(SslProvider provider) throws Exception {
         Issued files = issued.get(KeyFormat.EC_PKCS8);
         SslContext context = ServerTls.serverContext(KeyMaterial.load(files.certFile(), files.keyFile()),
-                List.of("h2", "http/1.1"), RsaSigning.boringSsl(), provider);
+                List.of("h2", "http/1.1"), TlsOptions.defaults(), provider);
 
         try (EchoServer server = EchoServer.start(context)) {
             Handshake handshake = connect(server, files, "TLSv1.3", CLIENT_OFFER);
@@ -134,7 +139,7 @@ class ServerTlsTest {
     void enablesOnlyTls13And12(SslProvider provider) {
         Issued files = issued.get(KeyFormat.RSA_PKCS8);
         SslContext context = ServerTls.serverContext(
-                KeyMaterial.load(files.certFile(), files.keyFile()), List.of(), OPENSSL_SIGNS, provider);
+                KeyMaterial.load(files.certFile(), files.keyFile()), List.of(), OPENSSL_OPTIONS, provider);
 
         SSLEngine engine = context.newEngine(ByteBufAllocator.DEFAULT);
 
@@ -149,7 +154,7 @@ class ServerTlsTest {
         Issued files = issued.get(KeyFormat.EC_PKCS8);
         KeyMaterial material = KeyMaterial.load(files.certFile(), files.keyFile());
 
-        assertThatThrownBy(() -> ServerTls.serverContext(material, List.of("h2", ""), RsaSigning.boringSsl()))
+        assertThatThrownBy(() -> ServerTls.serverContext(material, List.of("h2", ""), TlsOptions.defaults()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("alpnProtocols: [h2, ] (expected: names of 1 to 255 bytes, such as h2 or http/1.1)");
     }
@@ -168,7 +173,7 @@ class ServerTlsTest {
         Issued files = issued.get(KeyFormat.RSA_PKCS1);
         KeyMaterial material = KeyMaterial.load(files.certFile(), files.keyFile());
         assertThat(OPENSSL_SIGNS.methodFor(material.key())).containsInstanceOf(LibcryptoRsaKey.class);
-        SslContext context = ServerTls.serverContext(material, List.of(), OPENSSL_SIGNS, SslProvider.OPENSSL);
+        SslContext context = ServerTls.serverContext(material, List.of(), OPENSSL_OPTIONS, SslProvider.OPENSSL);
 
         try (EchoServer server = EchoServer.start(context)) {
             assertThat(connect(server, files, protocol, List.of(), scheme).echo()).isEqualTo("ping");
@@ -180,7 +185,7 @@ class ServerTlsTest {
     void libcryptoDecryptsTheRsaKeyExchange() throws Exception {
         Issued files = issued.get(KeyFormat.RSA_PKCS8);
         SslContext context = ServerTls.serverContext(
-                KeyMaterial.load(files.certFile(), files.keyFile()), List.of(), OPENSSL_SIGNS, SslProvider.OPENSSL);
+                KeyMaterial.load(files.certFile(), files.keyFile()), List.of(), OPENSSL_OPTIONS, SslProvider.OPENSSL);
 
         try (EchoServer server = EchoServer.start(context)) {
             // The JDK's client no longer offers TLS_RSA_* suites; openssl's does when asked.
@@ -196,6 +201,64 @@ class ServerTlsTest {
             assertThat(output).contains("Ciphersuite: AES128-GCM-SHA256");
             assertThat(server.alpn().get(10, TimeUnit.SECONDS)).as("server-side handshake").isEmpty();
         }
+    }
+
+    /**
+     * On, a client that kept the session of its first connection resumes it on the second. Off, the server gives
+     * nothing to resume (no ticket, an empty TLS 1.2 session ID), so s_client has no session to save.
+     */
+    @ParameterizedTest
+    @CsvSource({"true, TLSv1.3", "false, TLSv1.3", "true, TLSv1.2", "false, TLSv1.2"})
+    void resumesSessionsUnlessTurnedOff(boolean resumption, String protocol) throws Exception {
+        Issued files = issued.get(KeyFormat.RSA_PKCS8);
+        TlsOptions options = new TlsOptions(OPENSSL_SIGNS, resumption);
+        SslContext context = ServerTls.serverContext(KeyMaterial.load(files.certFile(), files.keyFile()),
+                List.of(), options, SslProvider.OPENSSL);
+        Path session = dir.resolve("session-" + resumption + "-" + protocol + ".pem");
+
+        try (EchoServer server = EchoServer.start(context, options)) {
+            assertThat(opensslClient(server, files, protocol, "-sess_out", session)).contains("New, " + protocol);
+            if (resumption) {
+                assertThat(opensslClient(server, files, protocol, "-sess_in", session))
+                        .contains("Reused, " + protocol);
+            } else {
+                assertThat(session).doesNotExist();
+            }
+        }
+    }
+
+    /**
+     * Runs {@code openssl s_client} with a session file option, sends a line and waits for its echo: a ticket comes
+     * before the first application data, so by then the client holds any ticket the server sent.
+     */
+    private static String opensslClient(EchoServer server, Issued files, String protocol, String sessionOption,
+                                        Path session) throws Exception {
+        Process client = new ProcessBuilder("openssl", "s_client", "-connect", "127.0.0.1:" + server.port(),
+                "-servername", "app1.localhost", protocol.equals("TLSv1.3") ? "-tls1_3" : "-tls1_2",
+                "-CAfile", files.caFile().toString(),
+                "-verify_return_error", sessionOption, session.toString())
+                .redirectErrorStream(true).start();
+        StringBuffer output = new StringBuffer();
+        Thread reader = Thread.ofVirtual().start(() -> {
+            byte[] chunk = new byte[4096];
+            try (InputStream in = client.getInputStream()) {
+                for (int n = in.read(chunk); n >= 0; n = in.read(chunk)) {
+                    output.append(new String(chunk, 0, n, StandardCharsets.UTF_8));
+                }
+            } catch (IOException e) {
+                output.append(e);
+            }
+        });
+        try (OutputStream in = client.getOutputStream()) {
+            in.write("ping-through-tls\n".getBytes(StandardCharsets.US_ASCII));
+            in.flush();
+            // s_client prints what the server sends; the echo comes after any ticket.
+            await().atMost(Duration.ofSeconds(20)).until(() -> output.indexOf("ping-through-tls") >= 0);
+        }
+        assertThat(client.waitFor(20, TimeUnit.SECONDS)).isTrue();
+        reader.join(Duration.ofSeconds(20));
+        assertThat(client.exitValue()).as(output.toString()).isZero();
+        return output.toString();
     }
 
     @Test
@@ -250,6 +313,10 @@ class ServerTlsTest {
     /** A TLS echo server on 127.0.0.1 that reports the ALPN protocol its first connection settled on. */
     private record EchoServer(Channel channel, CompletableFuture<Optional<String>> alpn) implements AutoCloseable {
         static EchoServer start(SslContext context) throws InterruptedException {
+            return start(context, TlsOptions.defaults());
+        }
+
+        static EchoServer start(SslContext context, TlsOptions options) throws InterruptedException {
             CompletableFuture<Optional<String>> alpn = new CompletableFuture<>();
             Channel channel = new ServerBootstrap()
                     .group(group)
@@ -257,7 +324,7 @@ class ServerTlsTest {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel ch) {
-                            SslHandler ssl = context.newHandler(ch.alloc());
+                            SslHandler ssl = ServerTls.newHandler(context, ch.alloc(), options);
                             ch.pipeline().addLast(ssl, new ChannelInboundHandlerAdapter() {
                                 @Override
                                 public void userEventTriggered(ChannelHandlerContext ctx, Object event) {

@@ -2,7 +2,6 @@ package io.mergen.forwarder.tls;
 
 import static io.mergen.forwarder.Bench.run;
 
-import io.mergen.forwarder.config.RsaSigner;
 
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
@@ -40,12 +39,12 @@ public final class BenchTls {
 
     /** The server context the forwarder would build (no ALPN), with the TLS library it would pick. */
     public static SslContext serverContext(KeyMaterial material) {
-        return ServerTls.serverContext(material, List.of(), RsaSigning.of(RsaSigner.AUTO));
+        return ServerTls.serverContext(material, List.of(), TlsOptions.defaults());
     }
 
     /** The same with a chosen provider, e.g. OPENSSL_REFCNT to compare with the forwarder's OPENSSL. */
     public static SslContext serverContext(KeyMaterial material, SslProvider provider) {
-        return ServerTls.serverContext(material, List.of(), RsaSigning.of(RsaSigner.AUTO), provider);
+        return ServerTls.serverContext(material, List.of(), TlsOptions.defaults(), provider);
     }
 
     /**

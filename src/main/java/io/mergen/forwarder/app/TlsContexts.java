@@ -3,8 +3,8 @@ package io.mergen.forwarder.app;
 import io.mergen.forwarder.tls.CertificateStore;
 import io.mergen.forwarder.tls.KeyMaterial;
 import io.mergen.forwarder.tls.LocalIssuer;
-import io.mergen.forwarder.tls.TlsOptions;
 import io.mergen.forwarder.tls.ServerTls;
+import io.mergen.forwarder.tls.TlsOptions;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
@@ -41,7 +41,7 @@ final class TlsContexts implements AutoCloseable {
     }
 
     /**
-     * The context for one handshake. Issuing a leaf costs 1-2 ms of CPU once per name and day, on the event loop
+     * The handler for one handshake. Issuing a leaf costs 1-2 ms of CPU once per name and day, on the event loop
      * that meets the name first; every later handshake finds it cached.
      */
     SslHandler newHandler(String serverName, boolean routed, List<String> alpn, ByteBufAllocator alloc) {

@@ -94,11 +94,22 @@ final class Relay {
         } else {
             guestInputEnded = true;
         }
+        Channel peer = peerOf(channel);
+        // The peer's socket may have read its end of stream without the relay hearing of it: under load, relays
+        // were seen with the guest's input shut (Netty's flag) but no ChannelInputShutdownEvent handled, waiting
+        // for it forever. Their sockets, shut both ways, then flag EPOLLHUP on every epoll_wait and keep the event
+        // loop from ever sleeping. A shut input has delivered all its bytes, so it counts as ended here.
+        if (peer instanceof DuplexChannel duplex && duplex.isInputShutdown()) {
+            if (fromClient) {
+                guestInputEnded = true;
+            } else {
+                clientInputEnded = true;
+            }
+        }
         if (clientInputEnded && guestInputEnded) {
             closeBoth();
             return;
         }
-        Channel peer = peerOf(channel);
         // An empty write completes after everything queued before it, so the FIN follows the last byte.
         peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
             if (f.isSuccess()) {

@@ -97,8 +97,8 @@ final class Relay {
         Channel peer = peerOf(channel);
         // The peer's socket may have read its end of stream without the relay hearing of it: under load, relays
         // were seen with the guest's input shut (Netty's flag) but no ChannelInputShutdownEvent handled, waiting
-        // for it forever. Their sockets, shut both ways, then flag EPOLLHUP on every epoll_wait and keep the event
-        // loop from ever sleeping. A shut input has delivered all its bytes, so it counts as ended here.
+        // for it until the idle timeout. Their sockets, shut both ways, flag EPOLLHUP on every epoll_wait and keep
+        // the event loop from sleeping meanwhile. A shut input has delivered all its bytes: it counts as ended.
         if (peer instanceof DuplexChannel duplex && duplex.isInputShutdown()) {
             if (fromClient) {
                 guestInputEnded = true;

@@ -62,13 +62,8 @@ class RelayTest {
     @Test
     void closesBothWhenThePeersInputIsAlreadyShutWithoutItsEvent() throws Exception {
         Channel client = acceptedChannel();
-        Channel guest = new Bootstrap().group(loop).channel(NioSocketChannel.class)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .handler(new ChannelInboundHandlerAdapter())
-                .connect(guestServer.getLocalSocketAddress()).sync().channel();
-        guestPeer = guestServer.accept();
-        Relay relay = new Relay(client, guest, new ConnectionFacts("test", client.remoteAddress()),
-                new ForwarderMetrics().bytes("test", "vm"), Duration.ofHours(1));
+        Channel guest = guestChannel();
+        Relay relay = relay(client, guest);
 
         CompletableFuture<Void> ended = new CompletableFuture<>();
         loop.execute(() -> {
@@ -89,14 +84,9 @@ class RelayTest {
     @Test
     void halfClosesWhileThePeerCanStillSend() throws Exception {
         Channel client = acceptedChannel();
-        Channel guest = new Bootstrap().group(loop).channel(NioSocketChannel.class)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .handler(new ChannelInboundHandlerAdapter())
-                .connect(guestServer.getLocalSocketAddress()).sync().channel();
-        guestPeer = guestServer.accept();
+        Channel guest = guestChannel();
         guestPeer.setSoTimeout(5_000);
-        Relay relay = new Relay(client, guest, new ConnectionFacts("test", client.remoteAddress()),
-                new ForwarderMetrics().bytes("test", "vm"), Duration.ofHours(1));
+        Relay relay = relay(client, guest);
 
         loop.execute(() -> {
             relay.start();
@@ -107,6 +97,21 @@ class RelayTest {
         assertThat(((DuplexChannel) guest).isOutputShutdown()).isTrue();
         assertThat(guest.isOpen()).as("the guest may still answer").isTrue();
         assertThat(client.isOpen()).isTrue();
+    }
+
+    /** A channel on the loop connected to the test's guest server, whose accepted end is {@code guestPeer}. */
+    private Channel guestChannel() throws Exception {
+        Channel guest = new Bootstrap().group(loop).channel(NioSocketChannel.class)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .handler(new ChannelInboundHandlerAdapter())
+                .connect(guestServer.getLocalSocketAddress()).sync().channel();
+        guestPeer = guestServer.accept();
+        return guest;
+    }
+
+    private static Relay relay(Channel client, Channel guest) {
+        return new Relay(client, guest, new ConnectionFacts("test", client.remoteAddress()),
+                new ForwarderMetrics().bytes("test", "vm"), Duration.ofHours(1));
     }
 
     /** A server channel on the loop, a client connecting to it, and the accepted channel. */

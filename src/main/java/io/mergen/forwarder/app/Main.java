@@ -106,17 +106,9 @@ public final class Main {
     static Forwarder assemble(ForwarderConfig config,
                               BiFunction<List<Path>, Transport, NamespaceDialer> dialers) {
         Logger log = LoggerFactory.getLogger(Main.class);
-        // The transport and the dialer first: loading epoll and linking the syscalls (~60 ms) then overlap with
-        // BoringSSL's loading on the tls-preload thread, which the certificates wait for.
+        Optional<TlsContexts> tls = needsTls(config) ? Optional.of(loadTls(config, log)) : Optional.empty();
         Transport transport = Transport.detect();
         NamespaceDialer dialer = dialers.apply(config.netnsRoots(), transport);
-        Optional<TlsContexts> tls;
-        try {
-            tls = needsTls(config) ? Optional.of(loadTls(config, log)) : Optional.empty();
-        } catch (RuntimeException e) {
-            dialer.close();
-            throw e;
-        }
         VmResolver resolver = new VmResolver(config.configRoot(), config.resolverCacheTtl(), config.domain());
         return new Forwarder(config, resolver, tls, transport, dialer,
                 tls.isEmpty() ? "none" : ServerTls.providerName());

@@ -7,28 +7,17 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
-import io.mergen.forwarder.config.ConfigException;
-import io.mergen.forwarder.config.ForwarderConfig;
-import io.mergen.forwarder.netns.NamespaceDialer;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
-import io.netty.channel.EventLoop;
-import io.netty.util.concurrent.Future;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Configuration mistakes end the process with exit code 2 and one line naming the variable and value. */
 class MainTest {
@@ -74,31 +63,6 @@ class MainTest {
         String out = stderr.toString(StandardCharsets.UTF_8);
         assertThat(out.lines()).hasSize(1);
         assertThat(out).startsWith("mergen-forwarder: FWD_TLS_CERT_FILE=\"" + missing + "\": ");
-    }
-
-    @Test
-    void aBadCertificateClosesTheDialerMadeBeforeIt() {
-        // The dialer is made before the certificates are loaded; a certificate error must not leak its namespace fd.
-        AtomicBoolean closed = new AtomicBoolean();
-        ForwarderConfig config = ForwarderConfig.fromEnvironment(Map.of(
-                "FWD_LISTENERS", "127.0.0.1:" + TestPorts.free() + "=443",
-                "FWD_CONFIG_ROOT", work.toString(),
-                "FWD_TLS_CERT_FILE", work.resolve("nope.crt").toString(),
-                "FWD_TLS_KEY_FILE", work.resolve("nope.key").toString(),
-                "FWD_ADMIN_ADDR", ""));
-        assertThatThrownBy(() -> Main.assemble(config, (roots, transport) -> new NamespaceDialer() {
-            @Override
-            public Future<Channel> dial(EventLoop loop, String netnsName, InetSocketAddress target, Duration timeout,
-                                        ChannelHandler handler) {
-                throw new AssertionError("no dial before the forwarder starts");
-            }
-
-            @Override
-            public void close() {
-                closed.set(true);
-            }
-        })).isInstanceOf(ConfigException.class).hasMessageContaining("FWD_TLS_CERT_FILE");
-        assertThat(closed).isTrue();
     }
 
     @Test

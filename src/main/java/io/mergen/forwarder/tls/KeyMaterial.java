@@ -51,7 +51,7 @@ public record KeyMaterial(List<X509Certificate> chain, PrivateKey key) {
                 () -> certificates(PemBlocks.parse(read(CERT_VARIABLE, certFile))));
         PrivateKey key = decoded(KEY_VARIABLE, keyFile,
                 () -> PrivateKeys.decode(PemBlocks.parse(read(KEY_VARIABLE, keyFile))));
-        if (!PrivateKeys.matches(key, chain.getFirst().getPublicKey())) {
+        if (!PrivateKeys.matches(key, chain.getFirst())) {
             throw new ConfigException(KEY_VARIABLE, keyFile.toString(), mismatch(key, chain, certFile));
         }
         warnIfOutsideValidity(chain, certFile);
@@ -128,7 +128,7 @@ public record KeyMaterial(List<X509Certificate> chain, PrivateKey key) {
                     + CERT_VARIABLE + "=" + certFile + " is " + certAlgorithm;
         }
         for (int i = 1; i < chain.size(); i++) {
-            if (PrivateKeys.matches(key, chain.get(i).getPublicKey())) {
+            if (PrivateKeys.matches(key, chain.get(i))) {
                 return "private key belongs to certificate " + (i + 1) + " in " + CERT_VARIABLE + "=" + certFile
                         + ", but the server's own (leaf) certificate must come first";
             }

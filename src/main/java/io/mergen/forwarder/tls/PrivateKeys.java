@@ -5,6 +5,7 @@ import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
 import java.security.Signature;
 import java.security.interfaces.ECPrivateKey;
 import java.security.interfaces.ECPublicKey;
@@ -15,6 +16,7 @@ import java.security.spec.ECParameterSpec;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -118,6 +120,20 @@ final class PrivateKeys {
         } catch (GeneralSecurityException e) {
             throw new InvalidMaterialException("invalid " + algorithm + " private key: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * True when {@code key} is the private half of the public key in {@code certificate}. An EC pair is judged by
+     * BoringSSL when it is loaded, which is quick; otherwise, and for RSA, as {@link #matches(PrivateKey, PublicKey)}.
+     */
+    static boolean matches(PrivateKey key, X509Certificate certificate) {
+        if (key instanceof ECPrivateKey && certificate.getPublicKey() instanceof ECPublicKey) {
+            Optional<Boolean> judged = BoringSslKeyPairCheck.matches(key, certificate);
+            if (judged.isPresent()) {
+                return judged.get();
+            }
+        }
+        return matches(key, certificate.getPublicKey());
     }
 
     /**

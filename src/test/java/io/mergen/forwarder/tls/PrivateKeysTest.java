@@ -103,6 +103,28 @@ class PrivateKeysTest {
         assertThat(PrivateKeys.matches(rsa1.getPrivate(), ec1.getPublic())).isFalse();
     }
 
+    @Test
+    void boringSslJudgesEcPairsItself() throws Exception {
+        KeyMaterial one = issued("one", KeyFormat.EC_SEC1);
+        KeyMaterial two = issued("two", KeyFormat.EC_PKCS8);
+        var p384 = KeyPairGenerator.getInstance("EC");
+        p384.initialize(new ECGenParameterSpec("secp384r1"));
+
+        // Present, not empty: BoringSSL decided, without the JDK's signature check.
+        assertThat(BoringSslKeyPairCheck.matches(one.key(), one.leaf())).contains(true);
+        assertThat(BoringSslKeyPairCheck.matches(two.key(), two.leaf())).contains(true);
+        assertThat(BoringSslKeyPairCheck.matches(one.key(), two.leaf())).contains(false);
+        assertThat(BoringSslKeyPairCheck.matches(two.key(), one.leaf())).contains(false);
+        assertThat(BoringSslKeyPairCheck.matches(p384.generateKeyPair().getPrivate(), one.leaf())).contains(false);
+        assertThat(PrivateKeys.matches(one.key(), one.leaf())).isTrue();
+        assertThat(PrivateKeys.matches(two.key(), one.leaf())).isFalse();
+    }
+
+    private KeyMaterial issued(String name, KeyFormat format) {
+        TestCertificates.Issued issued = TestCertificates.issue(dir.resolve(name), format, name + ".localhost");
+        return KeyMaterial.load(issued.certFile(), issued.keyFile());
+    }
+
     private static byte[] block(Path file, String type) {
         return PemBlocks.parse(TestCertificates.read(file)).stream()
                 .filter(b -> b.type().equals(type))

@@ -80,6 +80,8 @@ public final class Forwarder implements AutoCloseable {
             for (ListenerSpec spec : config.listeners()) {
                 servers.add(bind(spec));
             }
+            // After binding, so that start-up to listening does not wait for it; this thread is in the host namespace.
+            dialer.prepare();
             registerGauges();
             if (config.adminAddress().isPresent()) {
                 admin = startAdmin(config.adminAddress().get());

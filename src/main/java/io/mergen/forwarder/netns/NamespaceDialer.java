@@ -24,15 +24,22 @@ public interface NamespaceDialer extends AutoCloseable {
     Future<Channel> dial(EventLoop loop, String netnsName, InetSocketAddress target,
             Duration timeout, ChannelHandler handler);
 
+    /**
+     * Starts what the first dial needs, in the background, once the listeners are up. Call it from a thread in the
+     * host namespace. Dialing works without it; the first dial then waits for the set-up.
+     */
+    default void prepare() {
+    }
+
     /** Releases what the dialer holds (the host namespace's descriptor); no dial may follow. */
     @Override
     default void close() {
     }
 
     /**
-     * The Linux dialer when namespaces can be used here, otherwise one whose every dial fails with the reason.
-     * Call it on a thread in the host namespace (e.g. main), before any event loop dials: that thread's namespace
-     * is where dialing threads return to.
+     * The Linux dialer when the system is Linux, otherwise one whose every dial fails with the reason. The Linux one
+     * is set up by {@link #prepare()} or the first dial; if namespaces cannot be used after all, it logs why and every
+     * dial fails with that reason.
      *
      * @param netnsRoots directories holding namespace files (e.g. {@code /run/netns}), tried in order
      */

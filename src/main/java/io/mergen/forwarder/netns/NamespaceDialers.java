@@ -28,13 +28,6 @@ final class NamespaceDialers {
             log.warn("namespace dialing disabled: {}", reason);
             return new UnsupportedNamespaceDialer(reason);
         }
-        try {
-            return new LinuxNamespaceDialer(new NetworkNamespaces(LinuxSyscalls.load(), roots), transport);
-        } catch (SyscallException | RuntimeException e) {
-            // The forwarder still starts (and serves its error responses); every dial then names this reason.
-            String reason = "network namespaces unavailable: " + e.getMessage();
-            log.error("namespace dialing disabled: {}", reason, e);
-            return new UnsupportedNamespaceDialer(reason);
-        }
+        return new DeferredNamespaceDialer(roots, transport);
     }
 }

@@ -63,7 +63,11 @@ class NamespaceDialersTest {
     void linuxGetsTheNamespaceDialer() {
         assumeTrue(System.getProperty("os.name").startsWith("Linux"), "network namespaces need Linux");
 
-        assertThat(NamespaceDialer.create(ROOTS, Transport.nio())).isInstanceOf(LinuxNamespaceDialer.class);
+        try (NamespaceDialer dialer = NamespaceDialer.create(ROOTS, Transport.nio())) {
+            assertThat(dialer).isInstanceOf(DeferredNamespaceDialer.class);
+            // Set up by the first dial when nobody called prepare().
+            assertThat(((DeferredNamespaceDialer) dialer).ready()).isInstanceOf(LinuxNamespaceDialer.class);
+        }
     }
 
     @Test

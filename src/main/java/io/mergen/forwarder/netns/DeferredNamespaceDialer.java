@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.netty.channel.Channel;
@@ -73,13 +74,22 @@ final class DeferredNamespaceDialer implements NamespaceDialer {
     @Override
     public Future<Channel> dial(EventLoop loop, String netnsName, InetSocketAddress target, Duration timeout,
             ChannelHandler handler) {
-        return ready().dial(loop, netnsName, target, timeout, handler);
+        NamespaceDialer dialer;
+        try {
+            dialer = ready();
+        } catch (CompletionException e) {
+            return loop.newFailedFuture(new DialException("network namespaces unavailable: " + e.getCause(), e));
+        }
+        return dialer.dial(loop, netnsName, target, timeout, handler);
     }
 
     @Override
     public void close() {
         if (started.get()) {
-            ready.join().close();
+            NamespaceDialer dialer = ready.exceptionally(failure -> null).join();
+            if (dialer != null) {
+                dialer.close();
+            }
         }
     }
 }

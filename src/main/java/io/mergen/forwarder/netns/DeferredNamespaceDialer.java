@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -26,14 +27,17 @@ import org.slf4j.LoggerFactory;
 final class DeferredNamespaceDialer implements NamespaceDialer {
     private static final Logger log = LoggerFactory.getLogger(DeferredNamespaceDialer.class);
 
-    private final List<Path> roots;
-    private final Transport transport;
+    private final Supplier<NamespaceDialer> setUp;
     private final AtomicBoolean started = new AtomicBoolean();
     private final CompletableFuture<NamespaceDialer> ready = new CompletableFuture<>();
 
     DeferredNamespaceDialer(List<Path> roots, Transport transport) {
-        this.roots = List.copyOf(requireNonNull(roots, "roots"));
-        this.transport = requireNonNull(transport, "transport");
+        this(linuxDialer(List.copyOf(requireNonNull(roots, "roots")), requireNonNull(transport, "transport")));
+    }
+
+    /** @param setUp makes the dialer, on the set-up thread */
+    DeferredNamespaceDialer(Supplier<NamespaceDialer> setUp) {
+        this.setUp = requireNonNull(setUp, "setUp");
     }
 
     /**
@@ -45,24 +49,26 @@ final class DeferredNamespaceDialer implements NamespaceDialer {
         if (started.compareAndSet(false, true)) {
             Thread.ofPlatform().daemon().name("netns-setup").start(() -> {
                 try {
-                    ready.complete(setUp());
+                    ready.complete(setUp.get());
                 } finally {
-                    // An Error escaped setUp(): dials must fail, not wait forever. A no-op once completed.
+                    // An Error escaped the set-up: dials must fail, not wait forever. A no-op once completed.
                     ready.completeExceptionally(new IllegalStateException("network namespace set-up failed"));
                 }
             });
         }
     }
 
-    private NamespaceDialer setUp() {
-        try {
-            return new LinuxNamespaceDialer(new NetworkNamespaces(LinuxSyscalls.load(), roots), transport);
-        } catch (SyscallException | RuntimeException | LinkageError e) {
-            // The forwarder still runs (and serves its error responses); every dial then names this reason.
-            String reason = "network namespaces unavailable: " + e.getMessage();
-            log.error("namespace dialing disabled: {}", reason, e);
-            return new UnsupportedNamespaceDialer(reason);
-        }
+    private static Supplier<NamespaceDialer> linuxDialer(List<Path> roots, Transport transport) {
+        return () -> {
+            try {
+                return new LinuxNamespaceDialer(new NetworkNamespaces(LinuxSyscalls.load(), roots), transport);
+            } catch (SyscallException | RuntimeException | LinkageError e) {
+                // The forwarder still runs (and serves its error responses); every dial then names this reason.
+                String reason = "network namespaces unavailable: " + e.getMessage();
+                log.error("namespace dialing disabled: {}", reason, e);
+                return new UnsupportedNamespaceDialer(reason);
+            }
+        };
     }
 
     /** The dialer once set up; blocks the caller, an event loop, only for the first dials after start-up. */

@@ -456,7 +456,8 @@ class FaultsEndToEndTest {
     private static void killNginx(GuestVm vm) throws IOException {
         long master = Long.parseLong(Files.readString(vm.dir().resolve("nginx.pid")).strip());
         ProcessHandle handle = ProcessHandle.of(master).orElseThrow();
-        List<ProcessHandle> all = Stream.concat(handle.descendants(), Stream.of(handle)).toList();
+        // The master first: it respawns a worker that dies before it.
+        List<ProcessHandle> all = Stream.concat(Stream.of(handle), handle.descendants()).toList();
         all.forEach(ProcessHandle::destroyForcibly);
         await().atMost(Duration.ofSeconds(10)).until(() -> all.stream().noneMatch(ProcessHandle::isAlive));
     }

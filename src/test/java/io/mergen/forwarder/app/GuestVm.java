@@ -174,8 +174,11 @@ final class GuestVm implements AutoCloseable {
     @Override
     public void close() {
         for (Process process : processes.reversed()) {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
+            // The parent before its children: nginx's master respawns a worker that dies first, and a worker outlives
+            // a killed master, so killing the workers first once left a fresh worker running after the suite.
+            List<ProcessHandle> descendants = process.descendants().toList();
             process.destroyForcibly();
+            descendants.forEach(ProcessHandle::destroyForcibly);
             try {
                 process.waitFor(10, TimeUnit.SECONDS);
             } catch (InterruptedException e) {

@@ -10,6 +10,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -56,7 +57,7 @@ public class RelayReadBenchmark {
         ConnectionFacts facts = new ConnectionFacts(":443=443", CLIENT);
         client.attr(ConnectionFacts.KEY).set(facts);
         ForwarderMetrics metrics = new ForwarderMetrics();
-        Relay relay = new Relay(client, guest, facts, metrics.bytes(":443=443", Bench.vmId(1)));
+        Relay relay = new Relay(client, guest, facts, metrics.bytes(":443=443", Bench.vmId(1)), Duration.ofHours(1));
         client.pipeline().addLast("relay", new RelayHandler(relay, true));
         guest.pipeline().addLast("relay", new RelayHandler(relay, false));
 

@@ -12,6 +12,8 @@ import io.mergen.forwarder.resolver.Route;
 import io.mergen.forwarder.resolver.VmResolver;
 import io.mergen.forwarder.tls.BenchTls;
 import io.mergen.forwarder.tls.KeyMaterial;
+import io.mergen.forwarder.tls.ServerTls;
+import io.mergen.forwarder.tls.TlsOptions;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
@@ -126,7 +128,8 @@ public class SniRouteBenchmark {
     }
 
     private ListenerContext listener(String spec, SslContext context) {
-        return new ListenerContext(ListenerSpec.parse(spec), DOMAIN, resolver, NO_DIALER, (name, routed) -> context,
+        return new ListenerContext(ListenerSpec.parse(spec), DOMAIN, resolver, NO_DIALER,
+                (name, routed, alloc) -> ServerTls.newHandler(context, alloc, TlsOptions.defaults()),
                 Duration.ofSeconds(5), Duration.ofSeconds(10), Duration.ofHours(1), new CancelKeys(),
                 new ConnectionLimits(new Limits(0, 0, 0, 65_536)), new ForwarderMetrics());
     }

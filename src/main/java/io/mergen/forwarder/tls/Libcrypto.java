@@ -17,7 +17,7 @@ import java.security.GeneralSecurityException;
 
 /**
  * The few functions of the system's OpenSSL 3 libcrypto that sign and decrypt with an RSA key, called through the
- * FFM API. Every call is self-contained (its own EVP_PKEY_CTX), so one key serves all event loops at once.
+ * FFM API. A {@link Signer} belongs to one thread at a time; a decryption has a context of its own.
  */
 final class Libcrypto {
     static final String LIBRARY = "libcrypto.so.3";
@@ -163,12 +163,15 @@ final class Libcrypto {
         }
     }
 
-    /** Signs an already computed {@code digest} with PKCS#1 v1.5 or PSS ({@code padding}) padding. */
-    byte[] signDigest(MemorySegment key, int size, Digest digestType, int padding, byte[] digest)
-            throws GeneralSecurityException {
+    /**
+     * A context that signs digests of {@code digestType} with PKCS#1 v1.5 or PSS ({@code padding}) padding, set up
+     * once: OpenSSL 3 looks the algorithm up in its provider and parses the parameters in EVP_PKEY_CTX_new and
+     * EVP_PKEY_sign_init, and EVP_PKEY_sign may be called again on a context with the same parameters.
+     */
+    Signer newSigner(MemorySegment key, int size, Digest digestType, int padding) throws GeneralSecurityException {
         requireNonNull(digestType, "digestType");
         MemorySegment ctx = newContext(key);
-        try (Arena arena = Arena.ofConfined()) {
+        try {
             check((int) signInit.invokeExact(ctx), "EVP_PKEY_sign_init");
             check((int) setPadding.invokeExact(ctx, padding), "EVP_PKEY_CTX_set_rsa_padding");
             if (padding == RSA_PKCS1_PSS_PADDING) {
@@ -177,12 +180,61 @@ final class Libcrypto {
             }
             check((int) setSignatureDigest.invokeExact(ctx, digests[digestType.ordinal()]),
                     "EVP_PKEY_CTX_set_signature_md");
-            return run(sign, ctx, arena, size, digest, "EVP_PKEY_sign");
+            return new Signer(ctx, size);
         } catch (GeneralSecurityException | RuntimeException | Error e) {
+            freeContext(ctx);
             throw e;
         } catch (Throwable t) {
-            throw unexpected("EVP_PKEY_sign", t);
-        } finally {
+            freeContext(ctx);
+            throw unexpected("EVP_PKEY_sign_init", t);
+        }
+    }
+
+    /**
+     * A prepared signing context with its native buffers. Used by one thread at a time; freed by any thread. The
+     * buffers go with the signer when the GC collects it: closing an arena shared between threads would stop every
+     * thread for a handshake, and a confined one could only be closed by the thread that signs.
+     */
+    final class Signer {
+        /** SHA-512, the longest digest signed. */
+        private static final int MAX_DIGEST_LENGTH = 64;
+
+        private final MemorySegment ctx;
+        private final int size;
+        private final MemorySegment digest;
+        private final MemorySegment signature;
+        private final MemorySegment signatureLength;
+
+        private Signer(MemorySegment ctx, int size) {
+            this.ctx = ctx;
+            this.size = size;
+            Arena buffers = Arena.ofAuto();
+            digest = buffers.allocate(MAX_DIGEST_LENGTH);
+            signature = buffers.allocate(size);
+            signatureLength = buffers.allocate(JAVA_LONG);
+        }
+
+        /** Signs an already computed digest. */
+        byte[] sign(byte[] digestBytes) throws GeneralSecurityException {
+            if (digestBytes.length > MAX_DIGEST_LENGTH) {
+                throw new IllegalArgumentException("a digest of " + digestBytes.length + " bytes (at most "
+                        + MAX_DIGEST_LENGTH + ")");
+            }
+            MemorySegment.copy(digestBytes, 0, digest, JAVA_BYTE, 0, digestBytes.length);
+            signatureLength.set(JAVA_LONG, 0, size);
+            try {
+                check((int) sign.invokeExact(ctx, signature, signatureLength, digest, (long) digestBytes.length),
+                        "EVP_PKEY_sign");
+            } catch (GeneralSecurityException | RuntimeException | Error e) {
+                throw e;
+            } catch (Throwable t) {
+                throw unexpected("EVP_PKEY_sign", t);
+            }
+            return signature.asSlice(0, signatureLength.get(JAVA_LONG, 0)).toArray(JAVA_BYTE);
+        }
+
+        /** Frees the context; the signer must not be used again. */
+        void free() {
             freeContext(ctx);
         }
     }

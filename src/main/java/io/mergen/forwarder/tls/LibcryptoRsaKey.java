@@ -9,6 +9,8 @@ import java.lang.ref.Reference;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.security.interfaces.RSAPrivateKey;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import javax.net.ssl.SSLEngine;
 
 /**
@@ -57,12 +59,17 @@ final class LibcryptoRsaKey implements OpenSslPrivateKeyMethod {
     private final Libcrypto libcrypto;
     private final MemorySegment key;
     private final int size;
+    private final NativeResources resources;
+    /** Each thread's signers, by scheme, made at its first signature with that scheme (event loops: one each). */
+    private final ThreadLocal<SchemeSigner[]> signers =
+            ThreadLocal.withInitial(() -> new SchemeSigner[Scheme.values().length]);
 
     private LibcryptoRsaKey(Libcrypto libcrypto, MemorySegment key) {
         this.libcrypto = libcrypto;
         this.key = key;
         this.size = libcrypto.size(key);
-        CLEANER.register(this, () -> libcrypto.free(key));
+        this.resources = new NativeResources(libcrypto, key);
+        CLEANER.register(this, resources);
     }
 
     /** Copies {@code key} into libcrypto. */
@@ -79,13 +86,23 @@ final class LibcryptoRsaKey implements OpenSslPrivateKeyMethod {
     @Override
     public byte[] sign(SSLEngine engine, int signatureAlgorithm, byte[] input) throws GeneralSecurityException {
         Scheme scheme = Scheme.of(signatureAlgorithm);
-        byte[] digest = MessageDigest.getInstance(scheme.jdkDigest).digest(input);
         try {
-            return libcrypto.signDigest(key, size, scheme.digest, scheme.padding, digest);
+            return signerFor(scheme).sign(input);
         } finally {
-            // The cleaner must not free the key while libcrypto still uses it.
+            // The cleaner must not free the key and its contexts while libcrypto still uses them.
             Reference.reachabilityFence(this);
         }
+    }
+
+    private SchemeSigner signerFor(Scheme scheme) throws GeneralSecurityException {
+        SchemeSigner[] mine = signers.get();
+        SchemeSigner signer = mine[scheme.ordinal()];
+        if (signer == null) {
+            signer = new SchemeSigner(MessageDigest.getInstance(scheme.jdkDigest),
+                    resources.add(libcrypto.newSigner(key, size, scheme.digest, scheme.padding)));
+            mine[scheme.ordinal()] = signer;
+        }
+        return signer;
     }
 
     /** TLS 1.2's RSA key exchange: BoringSSL expects the raw decryption and checks the padding itself. */
@@ -95,6 +112,40 @@ final class LibcryptoRsaKey implements OpenSslPrivateKeyMethod {
             return libcrypto.decryptRaw(key, size, input);
         } finally {
             Reference.reachabilityFence(this);
+        }
+    }
+
+    /** One thread's digest and signing context for one scheme. */
+    private record SchemeSigner(MessageDigest digest, Libcrypto.Signer signer) {
+        byte[] sign(byte[] message) throws GeneralSecurityException {
+            return signer.sign(digest.digest(message));
+        }
+    }
+
+    /**
+     * The native key and every thread's signing context, freed together once the key method is unreachable. Like any
+     * cleaning action it must not refer to the key method; nor do the signers, which stay in the threads' maps for a
+     * while after the key method is gone.
+     */
+    private static final class NativeResources implements Runnable {
+        private final Libcrypto libcrypto;
+        private final MemorySegment key;
+        private final Queue<Libcrypto.Signer> signers = new ConcurrentLinkedQueue<>();
+
+        NativeResources(Libcrypto libcrypto, MemorySegment key) {
+            this.libcrypto = libcrypto;
+            this.key = key;
+        }
+
+        Libcrypto.Signer add(Libcrypto.Signer signer) {
+            signers.add(signer);
+            return signer;
+        }
+
+        @Override
+        public void run() {
+            signers.forEach(Libcrypto.Signer::free);
+            libcrypto.free(key);
         }
     }
 }

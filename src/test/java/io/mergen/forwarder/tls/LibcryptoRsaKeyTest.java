@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslPrivateKeyMethod;
+import java.lang.foreign.MemorySegment;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.MessageDigest;
 import java.security.Signature;
 import java.security.interfaces.RSAPrivateKey;
 import java.security.spec.MGF1ParameterSpec;
@@ -107,7 +109,50 @@ class LibcryptoRsaKeyTest {
                 .hasMessageStartingWith("EVP_PKEY_decrypt failed");
     }
 
-    /** One key serves every event loop at once; each call has its own context. */
+    /**
+     * A thread keeps its signing context per scheme and signs again with it (EVP_PKEY_sign on a context that signed
+     * before): every signature, in both schemes, alternating, verifies, and PSS ones differ by their random salt.
+     */
+    @Test
+    void signsAgainAndAgainOnOneThreadWithEachScheme() throws Exception {
+        for (int i = 0; i < 6; i++) {
+            byte[] message = ("message " + i).getBytes(StandardCharsets.US_ASCII);
+            byte[] pss = key.sign(null, OpenSslPrivateKeyMethod.SSL_SIGN_RSA_PSS_RSAE_SHA256, message);
+            byte[] pkcs1 = key.sign(null, OpenSslPrivateKeyMethod.SSL_SIGN_RSA_PKCS1_SHA384, message);
+
+            assertThat(verifies("RSASSA-PSS", "SHA-256", message, pss)).as("PSS signature %d", i).isTrue();
+            assertThat(verifies("SHA384withRSA", null, message, pkcs1)).as("PKCS#1 signature %d", i).isTrue();
+        }
+        byte[] same = "the same message".getBytes(StandardCharsets.US_ASCII);
+        byte[] first = key.sign(null, OpenSslPrivateKeyMethod.SSL_SIGN_RSA_PSS_RSAE_SHA256, same);
+        byte[] second = key.sign(null, OpenSslPrivateKeyMethod.SSL_SIGN_RSA_PSS_RSAE_SHA256, same);
+        assertThat(first).as("a fresh salt for each PSS signature").isNotEqualTo(second);
+        assertThat(verifies("RSASSA-PSS", "SHA-256", same, second)).isTrue();
+    }
+
+    @Test
+    void aSignerRefusesAWrongDigestLengthAndSignsOnAfterwards() throws GeneralSecurityException {
+        MemorySegment nativeKey = libcrypto.privateKey(pair.getPrivate().getEncoded());
+        Libcrypto.Signer signer = libcrypto.newSigner(nativeKey, 256, Libcrypto.Digest.SHA256,
+                Libcrypto.RSA_PKCS1_PADDING);
+        try {
+            assertThatThrownBy(() -> signer.sign(new byte[65]))
+                    .isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("a digest of 65 bytes (at most 64)");
+            // libcrypto checks the length against the context's digest, and the context stays usable after.
+            assertThatThrownBy(() -> signer.sign(new byte[20]))
+                    .isInstanceOf(GeneralSecurityException.class)
+                    .hasMessageStartingWith("EVP_PKEY_sign failed");
+            byte[] message = "after a failure".getBytes(StandardCharsets.US_ASCII);
+            byte[] signature = signer.sign(MessageDigest.getInstance("SHA-256").digest(message));
+            assertThat(verifies("SHA256withRSA", null, message, signature)).isTrue();
+        } finally {
+            signer.free();
+            libcrypto.free(nativeKey);
+        }
+    }
+
+    /** One key serves every event loop at once; each thread has its own signing contexts. */
     @Test
     void signsFromManyThreadsAtOnce() throws Exception {
         try (ExecutorService pool = Executors.newFixedThreadPool(8)) {

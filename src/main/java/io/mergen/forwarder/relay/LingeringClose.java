@@ -42,7 +42,7 @@ final class LingeringClose extends ChannelInboundHandlerAdapter {
 
     private static void shutdownOutput(Channel channel) {
         if (channel instanceof DuplexChannel duplex && channel.isActive()) {
-            duplex.shutdownOutput();
+            OutputShutdown.shutdown(duplex);
         }
     }
 

@@ -132,7 +132,7 @@ final class Relay {
 
     private void shutdownSocketOutput(Channel channel) {
         if (channel instanceof DuplexChannel duplex && channel.isActive()) {
-            duplex.shutdownOutput().addListener((ChannelFutureListener) f -> {
+            OutputShutdown.shutdown(duplex).addListener((ChannelFutureListener) f -> {
                 if (!f.isSuccess()) {
                     closeBoth();
                 }

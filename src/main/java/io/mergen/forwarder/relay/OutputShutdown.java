@@ -8,6 +8,7 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.Socket;
 
 import java.io.IOException;
+import java.nio.channels.NotYetConnectedException;
 
 /**
  * Sends a channel's FIN: the TCP half of a half-close.
@@ -16,7 +17,9 @@ import java.io.IOException;
  * every call, to fail writes that may still be queued. The relay shuts an output only once everything queued for it
  * has been written, so for an epoll socket with nothing queued this calls shutdown(2) directly: 1.7% of the CPU of
  * short TLS connections went to that stack trace. The socket's own state still records the shutdown, so
- * {@code isOutputShutdown()} reads true, and a write that comes later fails (EPIPE) as it would have failed before.
+ * {@code isOutputShutdown()} reads true. A write after it fails with EPIPE and Netty closes the channel, where
+ * Netty's path failed the write alone; the relay writes nothing after a half-close, and a relay write that fails
+ * aborts both sides on either path.
  */
 final class OutputShutdown {
     private OutputShutdown() {
@@ -29,7 +32,8 @@ final class OutputShutdown {
             try {
                 socket.shutdown(false, true);
                 return channel.newSucceededFuture();
-            } catch (IOException e) {
+            } catch (IOException | NotYetConnectedException e) {
+                // ENOTCONN (Netty throws NotYetConnectedException): the peer reset the connection meanwhile.
                 return channel.newFailedFuture(e);
             }
         }

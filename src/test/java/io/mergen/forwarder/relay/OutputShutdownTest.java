@@ -25,7 +25,9 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.channels.NotYetConnectedException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -99,6 +101,8 @@ class OutputShutdownTest {
             assertThat(shutdown.isSuccess()).as("shutdown succeeded: %s", shutdown.cause()).isTrue();
             assertThat(((DuplexChannel) channel).isOutputShutdown()).isTrue();
             assertThat(channel.isActive()).as("still open for the peer's bytes").isTrue();
+            // The relay shuts an output from the listener of its last write, as here: the direct path must apply.
+            assertThat(outputShutdownEvent).as("Netty's shutdownOutput() was used").isNotDone();
             InputStream in = peer.getInputStream();
             assertThat(new String(in.readAllBytes(), US_ASCII)).isEqualTo("last words");
 
@@ -130,5 +134,36 @@ class OutputShutdownTest {
             assertThat(fired.get(5, TimeUnit.SECONDS)).as("ChannelOutputShutdownEvent fired").isFalse();
             assertThat(((DuplexChannel) channel).isOutputShutdown()).isTrue();
         }
+    }
+
+    /**
+     * Seen in the benchmark: wrk resets connections while the relay is half-closing them, and shutdown(2) then
+     * fails with ENOTCONN, which Netty raises as an unchecked NotYetConnectedException. It must come back as a
+     * failed future (the relay then closes both sides), not escape from the relay's listener.
+     */
+    @Test
+    void aResetPeerGivesAFailedFutureInsteadOfAnException() throws Exception {
+        Channel channel;
+        CountDownLatch reset = new CountDownLatch(1);
+        CompletableFuture<ChannelFuture> shut = new CompletableFuture<>();
+        try (Socket peer = new Socket()) {
+            peer.connect((InetSocketAddress) acceptor.localAddress(), 5_000);
+            channel = accepted.get(5, TimeUnit.SECONDS);
+            // The loop waits for the reset inside this task, so it cannot see the reset and close the channel first.
+            channel.eventLoop().execute(() -> {
+                try {
+                    reset.await(5, TimeUnit.SECONDS);
+                    shut.complete(OutputShutdown.shutdown((DuplexChannel) channel));
+                } catch (Throwable e) {
+                    shut.completeExceptionally(e);
+                }
+            });
+            peer.setSoLinger(true, 0); // close() sends a reset, which loopback delivers before close() returns
+        }
+        reset.countDown();
+
+        ChannelFuture shutdown = shut.get(5, TimeUnit.SECONDS);
+        assertThat(shutdown.isSuccess()).isFalse();
+        assertThat(shutdown.cause()).isInstanceOf(NotYetConnectedException.class);
     }
 }
